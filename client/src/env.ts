@@ -1,0 +1,29 @@
+/**
+ * @module The client's runtime configuration: the allow-list of public keys that may appear in
+ * `window.__ENV__` (written to `/env-config.js` at container start). Nothing secret belongs here:
+ * every value is readable by anyone who opens the page.
+ */
+import * as z from 'zod/mini';
+
+export const clientEnvSchema = z.object({
+  CLIENT_API_URL: z
+    ._default(z.string().check(z.regex(/^(https?:\/\/[^\s"'<>]+)?$/, 'must be empty or an http(s) URL')), '')
+    .check(
+      z.describe('Base URL of the API as the browser sees it; empty means this origin (/api is proxied).'),
+    ),
+});
+
+export type ClientEnv = z.output<typeof clientEnvSchema>;
+
+declare global {
+  /** Set by /env-config.js before the bundle runs (`window.__ENV__ = {…}`). */
+  var __ENV__: Record<string, unknown> | undefined;
+}
+
+/** The runtime configuration, falling back to defaults (with a console warning) for bad values. */
+export function readClientEnv(source: Record<string, unknown> = globalThis.__ENV__ ?? {}): ClientEnv {
+  const result = clientEnvSchema.safeParse(source);
+  if (result.success) return result.data;
+  console.warn('Ignoring invalid runtime configuration in /env-config.js:', result.error.issues);
+  return clientEnvSchema.parse({});
+}

@@ -1,0 +1,6 @@
+/** @module Browser entry point. */
+import { render } from 'preact';
+import { App } from '#src/app.tsx';
+
+const root = document.getElementById('app');
+if (root) render(<App />, root);

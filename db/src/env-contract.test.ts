@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { EnvError, parseEnv } from '#src/env-contract.ts';
+import { dbEnvSchema } from '#src/env.ts';
+
+describe('parseEnv', () => {
+  it('applies defaults to a valid environment', () => {
+    expect(parseEnv(dbEnvSchema, { DATABASE_URL: 'postgres://u:p@db:5432/plumb' })).toEqual({
+      DATABASE_URL: 'postgres://u:p@db:5432/plumb',
+      MIGRATE_LOCK_TIMEOUT_MS: 300_000,
+    });
+  });
+
+  it('names every bad variable at once, without echoing values', () => {
+    let error: unknown;
+    try {
+      parseEnv(dbEnvSchema, { DATABASE_URL: 'mysql://secret-password@x', MIGRATE_LOCK_TIMEOUT_MS: 'soon' });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(EnvError);
+    const issues = (error as EnvError).issues;
+    expect(issues).toHaveLength(2);
+    expect(issues[0]).toMatch(/^DATABASE_URL: must be a postgres:\/\//);
+    expect(issues[1]).toMatch(/^MIGRATE_LOCK_TIMEOUT_MS: /);
+    expect((error as Error).message).not.toContain('secret-password');
+  });
+
+  it('says a required variable is missing', () => {
+    expect(() => parseEnv(dbEnvSchema, {})).toThrow(/DATABASE_URL: is required but not set/);
+  });
+});

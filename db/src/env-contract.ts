@@ -1,0 +1,63 @@
+/** @module The env contract's shared machinery: parse an environment against a zod schema, naming every bad variable. */
+import { z } from 'zod';
+
+/** A PostgreSQL connection string; postgres.js parses it (and honours the PG* variables). */
+export const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL');
+
+/** An environment flag: `1`/`true` turn it on, `0`/`false`/empty leave it off. */
+export const flag = z
+  .enum(['1', '0', 'true', 'false', ''])
+  .transform((value) => value === '1' || value === 'true');
+
+/** A whole number read from a string, with inclusive bounds. */
+export const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Thrown by {@link parseEnv} with one line per bad variable. */
+export class EnvError extends Error {
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[]) {
+    super(`Invalid environment:\n${issues.map((line) => `  - ${line}`).join('\n')}`);
+    this.name = 'EnvError';
+    this.issues = issues;
+  }
+}
+
+/**
+ * Parses `env` with `schema`; throws an {@link EnvError} naming every bad variable (never its value,
+ * which may be a secret).
+ *
+ * @example
+ * const env = parseEnv(serverEnvSchema, process.env);
+ */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const missing = issue.code === 'invalid_type' && issue.input === undefined;
+    return `${name}: ${missing ? 'is required but not set' : issue.message}`;
+  });
+  throw new EnvError(issues);
+}
+
+/**
+ * Parses the environment for a command's entry point; on failure prints every bad variable and
+ * exits with status 78 (EX_CONFIG), so a misconfigured container fails fast with a readable reason.
+ */
+export function loadEnvOrExit<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.output<S> {
+  try {
+    return parseEnv(schema, env);
+  } catch (error) {
+    if (!(error instanceof EnvError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78);
+  }
+}

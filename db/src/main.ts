@@ -1,0 +1,35 @@
+/** @module The migrate command: `node db/src/main.ts [--status]`, and the entry point of the migration job image. */
+import { loadEnvOrExit } from '#src/env-contract.ts';
+import { dbEnvSchema } from '#src/env.ts';
+import { migrate, migrationStatus } from '#src/migrate.ts';
+import postgres from 'postgres';
+
+const env = loadEnvOrExit(dbEnvSchema);
+const log = (line: string) => process.stdout.write(`migrate: ${line}\n`);
+
+try {
+  if (process.argv.includes('--status')) {
+    const sql = postgres(env.DATABASE_URL, { max: 1, onnotice: () => {} });
+    try {
+      const { applied, pending } = await migrationStatus(sql);
+      for (const name of applied) log(`applied  ${name}`);
+      for (const name of pending) log(`pending  ${name}`);
+      log(`${applied.length} applied, ${pending.length} pending`);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  } else {
+    const applied = await migrate({ url: env.DATABASE_URL, lockTimeoutMs: env.MIGRATE_LOCK_TIMEOUT_MS, log });
+    log(
+      applied.length === 0
+        ? 'schema is up to date; nothing applied'
+        : `applied ${applied.length} migration(s)`,
+    );
+  }
+} catch (error) {
+  // A migration's SQL error names the file and the database's message; never the connection string.
+  const migration = (error as { migration?: { name?: string } }).migration?.name;
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`migrate: failed${migration ? ` in ${migration}` : ''}: ${message}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,28 @@
+/** @module Where the migrations live and how a migration is named, in development (`.ts`) and in a bundle (`.js`). */
+import { readdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+/** The table that records applied migrations, one row per migration name. */
+export const MIGRATIONS_TABLE = 'schema_migrations';
+
+const MIGRATION_FILE = /^(?<name>\d+-[\w-]+)\.[cm]?[jt]s$/;
+
+/**
+ * The migrations folder shipped beside this module: `db/migrations` in the repository, and the
+ * `migrations/` folder beside the bundle in an image (the build copies them there).
+ */
+export const defaultMigrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
+
+/**
+ * A migration's name is its file name without the extension, so `001-init.ts` (development) and
+ * `001-init.js` (an image) are recorded as the same migration everywhere.
+ */
+export function migrationName(fileName: string): string | undefined {
+  return MIGRATION_FILE.exec(fileName)?.groups?.name;
+}
+
+/** The names of the migrations in `dir`, in the order they apply. */
+export async function listMigrations(dir: string = defaultMigrationsDir): Promise<string[]> {
+  const names = (await readdir(dir)).map(migrationName).filter((name): name is string => name !== undefined);
+  return names.sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+}

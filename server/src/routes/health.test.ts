@@ -1,0 +1,95 @@
+import { listMigrations, migrate } from '@plumb/db';
+import { freePort } from '@plumb/db/embedded';
+import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '#src/app.ts';
+import { createDatabase, type Sql } from '#src/database.ts';
+import { createLogger } from '#src/logger.ts';
+
+const info = { name: 'plumb', version: '0.0.0-test', gitSha: null };
+const logger = createLogger('silent');
+
+describe('health', () => {
+  let db: TestDatabase;
+  let sql: Sql;
+  let draining = false;
+  let app: ReturnType<typeof createApp>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: false });
+    sql = createDatabase({ url: db.url, max: 2 });
+    app = createApp({
+      sql,
+      logger,
+      info,
+      knownMigrations: await listMigrations(),
+      isDraining: () => draining,
+    });
+  });
+  afterAll(async () => {
+    await sql.end({ timeout: 5 });
+    await db.drop();
+  });
+
+  it('/healthz answers 200 without touching the database', async () => {
+    const unreachable = createDatabase({ url: `postgres://x:y@127.0.0.1:${await freePort()}/none` });
+    const alone = createApp({ sql: unreachable, logger, info, knownMigrations: [] });
+    const response = await alone.request('/healthz');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+    await unreachable.end();
+  });
+
+  it('/readyz is 503 with the pending migrations before they run, and 200 after', async () => {
+    const before = await app.request('/readyz');
+    expect(before.status).toBe(503);
+    expect(await before.json()).toEqual({
+      status: 'unavailable',
+      reason: 'migrations-pending',
+      pending: await listMigrations(),
+    });
+
+    await migrate({ url: db.url });
+    const after = await app.request('/readyz');
+    expect(after.status).toBe(200);
+    expect(after.headers.get('cache-control')).toBe('no-store');
+    expect(await after.json()).toEqual({ status: 'ready' });
+  });
+
+  it('/readyz is ready when the database has migrations newer than this build (a rollback)', async () => {
+    const older = createApp({ sql, logger, info, knownMigrations: (await listMigrations()).slice(0, 1) });
+    expect((await older.request('/readyz')).status).toBe(200);
+  });
+
+  it('/readyz is 503 while draining', async () => {
+    draining = true;
+    const response = await app.request('/readyz');
+    draining = false;
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ status: 'unavailable', reason: 'draining' });
+  });
+
+  it('/readyz is 503 quickly when the database cannot be reached', async () => {
+    const unreachable = createDatabase({
+      url: `postgres://x:y@127.0.0.1:${await freePort()}/none`,
+      connectTimeoutSeconds: 1,
+    });
+    const alone = createApp({ sql: unreachable, logger, info, knownMigrations: await listMigrations() });
+    const response = await alone.request('/readyz');
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ status: 'unavailable', reason: 'database-unreachable' });
+    await unreachable.end();
+  });
+
+  it('/api/info says what is running', async () => {
+    const response = await app.request('/api/info');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual(info);
+  });
+
+  it('answers unknown routes with a JSON 404', async () => {
+    const response = await app.request('/nope');
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: { code: 'not_found', message: 'No such route.' } });
+  });
+});
