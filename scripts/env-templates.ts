@@ -64,7 +64,7 @@ export function renderEnvTemplate({ title, usage, source, schema }: Omit<EnvTemp
   ];
   for (const [name, property] of Object.entries(json.properties ?? {})) {
     lines.push('');
-    const choices = property.enum ? ` One of: ${property.enum.join(', ')}.` : '';
+    const choices = property.enum ? ` One of: ${property.enum.filter((v) => v !== '').join(', ')}.` : '';
     lines.push(`# ${property.description ?? 'No description.'}${choices}`);
     if (required.has(name) && property.default === undefined) {
       lines.push('# Required.', `${name}=`);

@@ -1,54 +1,166 @@
 /** @module The Hono application, built from its dependencies so tests drive it with `app.request()`. */
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
-import type { Sql } from '#src/database.ts';
+import { secureHeaders } from 'hono/secure-headers';
+import { accountsRepository } from '#src/accounts/repository.ts';
+import { warmUpPasswords } from '#src/auth/passwords.ts';
+import { rateLimiter } from '#src/auth/rate-limit.ts';
+import { SESSION_COOKIE, sessionStore } from '#src/auth/sessions.ts';
+import type { Database } from '#src/database.ts';
+import type { ServerEnv } from '#src/env.ts';
+import { errorHandler } from '#src/errors.ts';
 import type { Logger } from '#src/logger.ts';
+import type { AuthEnv } from '#src/middleware/auth/index.ts';
+import { jsonBody } from '#src/middleware/json-body/index.ts';
+import { createMetrics, metricsRoutes } from '#src/middleware/metrics/index.ts';
+import { originCheck } from '#src/middleware/origin-check/index.ts';
+import { requestLog } from '#src/middleware/request-log/index.ts';
+import { notesRepository } from '#src/notes/repository.ts';
+import { accountRoutes } from '#src/routes/account.ts';
+import { authRoutes } from '#src/routes/auth.ts';
 import { healthRoutes } from '#src/routes/health.ts';
 import { type BuildInfo, infoRoutes } from '#src/routes/info.ts';
+import { notesRoutes } from '#src/routes/notes.ts';
+
+/** Request bodies above this get 413 before anything reads them. */
+export const MAX_REQUEST_BYTES = 256 * 1024;
+
+export interface AppConfig {
+  sessionTtlHours: number;
+  cookieSecure: boolean;
+  trustedProxies: number;
+  corsOrigins: readonly string[];
+  rateLimit: { windowSeconds: number; ipMax: number; accountMax: number };
+  metrics: { enabled: boolean; token?: string | undefined };
+}
+
+/** The application settings an environment asks for. */
+export function appConfig(env: ServerEnv): AppConfig {
+  return {
+    sessionTtlHours: env.SESSION_TTL_HOURS,
+    cookieSecure: env.COOKIE_SECURE,
+    trustedProxies: env.TRUST_PROXY,
+    corsOrigins: env.CORS_ORIGINS,
+    rateLimit: {
+      windowSeconds: env.AUTH_RATE_LIMIT_WINDOW_S,
+      ipMax: env.AUTH_RATE_LIMIT_IP_MAX,
+      accountMax: env.AUTH_RATE_LIMIT_ACCOUNT_MAX,
+    },
+    metrics: { enabled: env.METRICS_ENABLED, token: env.METRICS_TOKEN },
+  };
+}
+
+export const defaultAppConfig: AppConfig = {
+  sessionTtlHours: 24 * 14,
+  cookieSecure: false,
+  trustedProxies: 0,
+  corsOrigins: [],
+  rateLimit: { windowSeconds: 60, ipMax: 30, accountMax: 10 },
+  metrics: { enabled: true },
+};
 
 export interface AppDeps {
-  sql: Sql;
+  db: Database;
   logger: Logger;
   info: BuildInfo;
   knownMigrations: readonly string[];
+  /** @default {@link defaultAppConfig} */
+  config?: AppConfig;
   /** @default never draining */
   isDraining?: () => boolean;
+  /**
+   * Renders /metrics. @default this process's registry (the cluster primary passes one that
+   * aggregates every worker)
+   */
+  renderMetrics?: () => Promise<{ contentType: string; body: string }>;
 }
-
-type Env = { Variables: { requestId: string } };
 
 /**
  * @example
- * const app = createApp({ sql, logger, info, knownMigrations: await listMigrations() });
+ * const app = createApp({ db, logger, info, knownMigrations: await listMigrations() });
  * const response = await app.request('/readyz');
  */
-export function createApp(deps: AppDeps): Hono<Env> {
-  const app = new Hono<Env>();
-  const isDraining = deps.isDraining ?? (() => false);
+export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
+  const config = deps.config ?? defaultAppConfig;
+  const { db, logger } = deps;
+  const app = new OpenAPIHono<AuthEnv>();
+  const metrics = createMetrics({ dbInFlight: db.inFlight });
+  void warmUpPasswords();
 
   app.use(requestId({ limitLength: 128 }));
-  app.use(async (c, next) => {
-    const started = performance.now();
-    await next();
-    deps.logger.info(
-      {
-        requestId: c.get('requestId'),
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        ms: Math.round((performance.now() - started) * 10) / 10,
-      },
-      'request',
+  app.use(metrics.middleware);
+  app.use(requestLog(logger));
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      crossOriginResourcePolicy: 'same-origin',
+    }),
+  );
+  if (config.corsOrigins.length > 0) {
+    const allowed = new Set(config.corsOrigins);
+    app.use(
+      '/api/*',
+      cors({
+        origin: (origin) => (allowed.has(origin) ? origin : null),
+        credentials: true,
+        allowMethods: ['GET', 'POST', 'PATCH', 'DELETE'],
+        allowHeaders: ['Content-Type', 'If-Match', 'X-Request-Id'],
+        exposeHeaders: ['ETag', 'Location', 'Retry-After', 'X-Request-Id'],
+        maxAge: 600,
+      }),
     );
-  });
+  }
+  app.use(
+    '/api/*',
+    originCheck({ allowedOrigins: config.corsOrigins, trustedProxies: config.trustedProxies }),
+  );
+  app.use('/api/*', ...jsonBody({ maxBytes: MAX_REQUEST_BYTES }));
 
-  app.route('/', healthRoutes({ sql: deps.sql, knownMigrations: deps.knownMigrations, isDraining }));
+  const accounts = accountsRepository(db);
+  const notes = notesRepository(db);
+  const sessions = sessionStore(db, config.sessionTtlHours);
+  const limiter = rateLimiter(db, config.rateLimit.windowSeconds);
+  const authConfig = {
+    trustedProxies: config.trustedProxies,
+    cookieSecure: config.cookieSecure,
+    ipMax: config.rateLimit.ipMax,
+    accountMax: config.rateLimit.accountMax,
+  };
+
+  app.route(
+    '/',
+    healthRoutes({
+      sql: db.sql,
+      knownMigrations: deps.knownMigrations,
+      isDraining: deps.isDraining ?? (() => false),
+    }),
+  );
+  const render =
+    deps.renderMetrics ??
+    (async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }));
+  app.route('/', metricsRoutes(render, config.metrics));
   app.route('/api', infoRoutes(deps.info));
+  app.route('/api', authRoutes({ accounts, sessions, limiter, config: authConfig }));
+  app.route('/api', accountRoutes({ accounts, notes, sessions, limiter, config: authConfig }));
+  app.route('/api', notesRoutes({ notes, sessions }));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'session', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: SESSION_COOKIE,
+    description: 'The HttpOnly session cookie set by sign-up and sign-in.',
+  });
+  app.doc31('/api/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Plumb API',
+      version: deps.info.version,
+      description: 'Accounts and notes. Errors are `{ "error": { "code", "message", "fields"? } }`.',
+    },
+  });
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'No such route.' } }, 404));
-  app.onError((error, c) => {
-    deps.logger.error({ requestId: c.get('requestId'), err: error }, 'unhandled error');
-    return c.json({ error: { code: 'internal', message: 'Something went wrong on our side.' } }, 500);
-  });
+  app.onError(errorHandler(logger));
   return app;
 }

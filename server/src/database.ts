@@ -1,4 +1,4 @@
-/** @module The postgres.js pool: options chosen once, here, for every query the server makes. */
+/** @module The postgres.js pool, with options chosen once, and the in-flight query count for /metrics. */
 import postgres from 'postgres';
 
 export type Sql = postgres.Sql;
@@ -10,16 +10,53 @@ export interface DatabaseOptions {
   max?: number;
   /** Seconds to wait for a connection before the query fails (the API then answers 503). @default 5 */
   connectTimeoutSeconds?: number;
+  /** Longest a statement may run before PostgreSQL cancels it. @default 10000 */
+  statementTimeoutMs?: number;
+}
+
+/**
+ * The pool and a way to run work on it that is counted while it is in flight (postgres.js
+ * exposes no pool statistics, so this is our own counter).
+ */
+export interface Database {
+  readonly sql: Sql;
+  /**
+   * Runs `work` (one query, or a transaction with `sql.begin`) and counts it as in flight meanwhile.
+   *
+   * @example
+   * const rows = await db.run((sql) => sql`select id from notes where account_id = ${accountId}`);
+   */
+  run<T>(work: (sql: Sql) => Promise<T>): Promise<T>;
+  /** How many `run` calls have not settled yet. */
+  inFlight(): number;
+  end(): Promise<void>;
 }
 
 /** Opens the pool lazily: no connection is made until the first query. */
-export function createDatabase(options: DatabaseOptions): Sql {
-  return postgres(options.url, {
+export function createDatabase(options: DatabaseOptions): Database {
+  const sql = postgres(options.url, {
     max: options.max ?? 10,
     connect_timeout: options.connectTimeoutSeconds ?? 5,
     idle_timeout: 60,
     max_lifetime: 60 * 30,
     onnotice: () => {},
-    connection: { application_name: 'plumb-server' },
+    connection: {
+      application_name: 'plumb-server',
+      statement_timeout: options.statementTimeoutMs ?? 10_000,
+    },
   });
+  let inFlight = 0;
+  return {
+    sql,
+    async run(work) {
+      inFlight++;
+      try {
+        return await work(sql);
+      } finally {
+        inFlight--;
+      }
+    },
+    inFlight: () => inFlight,
+    end: () => sql.end({ timeout: 5 }),
+  };
 }

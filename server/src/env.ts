@@ -1,6 +1,17 @@
 /** @module The server's environment: the only place the server reads configuration. */
-import { integer, postgresUrl } from '@plumb/db/env-contract';
+import { flag, integer, postgresUrl } from '@plumb/db/env-contract';
 import { z } from 'zod';
+
+const origins = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.url({ protocol: /^https?$/ }).transform((origin) => new URL(origin).origin)));
 
 export const serverEnvSchema = z.object({
   DATABASE_URL: postgresUrl.describe(
@@ -24,6 +35,42 @@ export const serverEnvSchema = z.object({
   DB_CONNECT_TIMEOUT_S: integer(1, 120)
     .default(5)
     .describe('Seconds to wait for a new database connection before answering 503.'),
+  DB_STATEMENT_TIMEOUT_MS: integer(100, 600_000)
+    .default(10_000)
+    .describe('Longest a single SQL statement may run before it is cancelled and the request answers 503.'),
+  SESSION_TTL_HOURS: integer(1, 24 * 365)
+    .default(24 * 14)
+    .describe('How long a sign-in lasts before the session expires.'),
+  COOKIE_SECURE: flag
+    .prefault('0')
+    .describe(
+      'Always mark the session cookie Secure (1); otherwise only when the request arrived over https (per TRUST_PROXY).',
+    ),
+  TRUST_PROXY: integer(0, 10)
+    .default(0)
+    .describe(
+      'How many reverse proxies in front of the server to trust for X-Forwarded-For/-Proto/-Host (the client nginx is one).',
+    ),
+  CORS_ORIGINS: origins.describe(
+    'Comma-separated origins of third-party browser apps allowed to call the API with credentials; empty = none.',
+  ),
+  AUTH_RATE_LIMIT_WINDOW_S: integer(1, 86_400)
+    .default(60)
+    .describe('Length of the window in which sign-in and sign-up attempts are counted.'),
+  AUTH_RATE_LIMIT_IP_MAX: integer(1, 1_000_000)
+    .default(30)
+    .describe('Sign-in plus sign-up attempts one client IP may make per window before getting 429.'),
+  AUTH_RATE_LIMIT_ACCOUNT_MAX: integer(1, 1_000_000)
+    .default(10)
+    .describe('Failed sign-ins one account may see per window before further attempts get 429.'),
+  METRICS_ENABLED: flag
+    .prefault('1')
+    .describe('Serve Prometheus metrics at GET /metrics (1) or answer 404 (0).'),
+  METRICS_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .optional()
+    .describe('When set, GET /metrics requires the header "Authorization: Bearer <token>".'),
 });
 
 export type ServerEnv = z.output<typeof serverEnvSchema>;

@@ -2,7 +2,7 @@
 import { serve } from '@hono/node-server';
 import { loadEnvOrExit } from '@plumb/db/env-contract';
 import { listMigrations } from '@plumb/db';
-import { createApp } from '#src/app.ts';
+import { appConfig, createApp } from '#src/app.ts';
 import { createDatabase } from '#src/database.ts';
 import { serverEnvSchema } from '#src/env.ts';
 import { createLogger } from '#src/logger.ts';
@@ -10,12 +10,17 @@ import { APP_NAME, APP_VERSION } from '#src/version.ts';
 
 const env = loadEnvOrExit(serverEnvSchema);
 const logger = createLogger(env.LOG_LEVEL);
-const sql = createDatabase({ url: env.DATABASE_URL, connectTimeoutSeconds: env.DB_CONNECT_TIMEOUT_S });
+const db = createDatabase({
+  url: env.DATABASE_URL,
+  connectTimeoutSeconds: env.DB_CONNECT_TIMEOUT_S,
+  statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+});
 let draining = false;
 
 const app = createApp({
-  sql,
+  db,
   logger,
+  config: appConfig(env),
   info: { name: APP_NAME, version: APP_VERSION, gitSha: env.GIT_SHA ?? null },
   knownMigrations: await listMigrations(),
   isDraining: () => draining,
@@ -43,7 +48,7 @@ async function shutdown(signal: string): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   if ('closeIdleConnections' in server) server.closeIdleConnections();
   await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-  await sql.end({ timeout: 5 });
+  await db.end();
   logger.info('stopped');
   process.exit(0);
 }

@@ -3,23 +3,23 @@ import { freePort } from '@plumb/db/embedded';
 import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#src/app.ts';
-import { createDatabase, type Sql } from '#src/database.ts';
+import { createDatabase, type Database } from '#src/database.ts';
 import { createLogger } from '#src/logger.ts';
 
 const info = { name: 'plumb', version: '0.0.0-test', gitSha: null };
 const logger = createLogger('silent');
 
 describe('health', () => {
-  let db: TestDatabase;
-  let sql: Sql;
+  let testDb: TestDatabase;
+  let db: Database;
   let draining = false;
   let app: ReturnType<typeof createApp>;
 
   beforeAll(async () => {
-    db = await createTestDatabase({ migrated: false });
-    sql = createDatabase({ url: db.url, max: 2 });
+    testDb = await createTestDatabase({ migrated: false });
+    db = createDatabase({ url: testDb.url, max: 2 });
     app = createApp({
-      sql,
+      db,
       logger,
       info,
       knownMigrations: await listMigrations(),
@@ -27,13 +27,13 @@ describe('health', () => {
     });
   });
   afterAll(async () => {
-    await sql.end({ timeout: 5 });
-    await db.drop();
+    await db.end();
+    await testDb.drop();
   });
 
   it('/healthz answers 200 without touching the database', async () => {
     const unreachable = createDatabase({ url: `postgres://x:y@127.0.0.1:${await freePort()}/none` });
-    const alone = createApp({ sql: unreachable, logger, info, knownMigrations: [] });
+    const alone = createApp({ db: unreachable, logger, info, knownMigrations: [] });
     const response = await alone.request('/healthz');
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ok' });
@@ -49,7 +49,7 @@ describe('health', () => {
       pending: await listMigrations(),
     });
 
-    await migrate({ url: db.url });
+    await migrate({ url: testDb.url });
     const after = await app.request('/readyz');
     expect(after.status).toBe(200);
     expect(after.headers.get('cache-control')).toBe('no-store');
@@ -57,7 +57,7 @@ describe('health', () => {
   });
 
   it('/readyz is ready when the database has migrations newer than this build (a rollback)', async () => {
-    const older = createApp({ sql, logger, info, knownMigrations: (await listMigrations()).slice(0, 1) });
+    const older = createApp({ db, logger, info, knownMigrations: (await listMigrations()).slice(0, 1) });
     expect((await older.request('/readyz')).status).toBe(200);
   });
 
@@ -74,7 +74,7 @@ describe('health', () => {
       url: `postgres://x:y@127.0.0.1:${await freePort()}/none`,
       connectTimeoutSeconds: 1,
     });
-    const alone = createApp({ sql: unreachable, logger, info, knownMigrations: await listMigrations() });
+    const alone = createApp({ db: unreachable, logger, info, knownMigrations: await listMigrations() });
     const response = await alone.request('/readyz');
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ status: 'unavailable', reason: 'database-unreachable' });

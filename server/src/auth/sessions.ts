@@ -1,0 +1,91 @@
+/**
+ * @module Sessions: a random opaque token in an HttpOnly cookie; only its SHA-256 is stored, so a
+ * database leak yields no usable session. Expiry and revocation are server-side.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import type { Database } from '#src/database.ts';
+
+export const SESSION_COOKIE = 'plumb_session';
+
+export interface SessionAccount {
+  accountId: string;
+  email: string;
+  /** Hash of the token that authenticated this request (to keep it when revoking the others). */
+  sessionHash: Buffer;
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest();
+
+export interface SessionStore {
+  /** Creates a session and returns its token (for the cookie). */
+  create(accountId: string): Promise<{ token: string; expiresAt: Date }>;
+  /** The account behind a token, if the session exists and has not expired. */
+  lookup(token: string): Promise<SessionAccount | undefined>;
+  revoke(sessionHash: Buffer): Promise<void>;
+  /** Revokes the session a token names, if any (sign-out needs no live session). */
+  revokeToken(token: string): Promise<void>;
+  /** Revokes every session of the account, except `keep` when given. */
+  revokeAll(accountId: string, keep?: Buffer): Promise<void>;
+}
+
+export function sessionStore(db: Database, ttlHours: number): SessionStore {
+  return {
+    async create(accountId) {
+      const token = randomBytes(32).toString('base64url');
+      const [row] = await db.run(
+        (sql) => sql<{ expiresAt: Date }[]>`
+          insert into sessions (id_hash, account_id, expires_at)
+          values (${hashToken(token)}, ${accountId}, now() + ${ttlHours} * interval '1 hour')
+          returning expires_at as "expiresAt"`,
+      );
+      if (!row) throw new Error('session insert returned no row');
+      // Expired sessions are removed now and then, by whoever signs in.
+      if (Math.random() < 0.05) await db.run((sql) => sql`delete from sessions where expires_at < now()`);
+      return { token, expiresAt: row.expiresAt };
+    },
+    async lookup(token) {
+      if (token.length !== 43) return undefined; // 32 bytes in base64url
+      const sessionHash = hashToken(token);
+      const [row] = await db.run(
+        (sql) => sql<{ accountId: string; email: string }[]>`
+          select a.id as "accountId", a.email
+          from sessions s join accounts a on a.id = s.account_id
+          where s.id_hash = ${sessionHash} and s.expires_at > now()`,
+      );
+      return row ? { ...row, sessionHash } : undefined;
+    },
+    async revoke(sessionHash) {
+      await db.run((sql) => sql`delete from sessions where id_hash = ${sessionHash}`);
+    },
+    async revokeToken(token) {
+      await db.run((sql) => sql`delete from sessions where id_hash = ${hashToken(token)}`);
+    },
+    async revokeAll(accountId, keep) {
+      await db.run((sql) =>
+        keep
+          ? sql`delete from sessions where account_id = ${accountId} and id_hash <> ${keep}`
+          : sql`delete from sessions where account_id = ${accountId}`,
+      );
+    },
+  };
+}
+
+export function readSessionCookie(c: Context): string | undefined {
+  return getCookie(c, SESSION_COOKIE);
+}
+
+export function writeSessionCookie(c: Context, token: string, expiresAt: Date, secure: boolean): void {
+  setCookie(c, SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: 'Lax',
+    secure,
+    path: '/',
+    expires: expiresAt,
+  });
+}
+
+export function clearSessionCookie(c: Context, secure: boolean): void {
+  deleteCookie(c, SESSION_COOKIE, { httpOnly: true, sameSite: 'Lax', secure, path: '/' });
+}

@@ -1,0 +1,139 @@
+/** @module Notes in PostgreSQL: every statement is scoped to the owning account, and writes check the version. */
+import type { Database, Sql } from '#src/database.ts';
+import { ApiError } from '#src/errors.ts';
+
+/** A note as the API sends it. */
+export interface Note {
+  id: string;
+  title: string;
+  body: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+type NoteRow = Omit<Note, 'createdAt' | 'updatedAt'> & {
+  createdAt: Date;
+  updatedAt: Date;
+  createdUs: string;
+};
+
+export type WriteResult =
+  | { kind: 'done'; note: Note }
+  | { kind: 'conflict'; current: Note }
+  | { kind: 'missing' };
+
+const columns = (sql: Sql) => sql`
+  id, title, body, version, created_at as "createdAt", updated_at as "updatedAt",
+  (extract(epoch from created_at) * 1000000)::bigint::text as "createdUs"`;
+
+const toNote = ({ createdUs: _, createdAt, updatedAt, ...rest }: NoteRow): Note => ({
+  ...rest,
+  createdAt: createdAt.toISOString(),
+  updatedAt: updatedAt.toISOString(),
+});
+
+/** Keyset cursor: the creation time in microseconds (exact, unlike a JS Date) and the id. */
+const encodeCursor = (row: NoteRow) => Buffer.from(`${row.createdUs}.${row.id}`).toString('base64url');
+const CURSOR = /^(\d{1,19})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+function decodeCursor(cursor: string): { us: string; id: string } {
+  const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
+  if (!match?.[1] || !match[2])
+    throw new ApiError(400, 'invalid_cursor', 'The cursor is not one this API gave out.');
+  return { us: match[1], id: match[2] };
+}
+
+export function notesRepository(db: Database) {
+  async function current(sql: Sql, accountId: string, id: string): Promise<Note | undefined> {
+    const [row] = await sql<
+      NoteRow[]
+    >`select ${columns(sql)} from notes where id = ${id} and account_id = ${accountId}`;
+    return row ? toNote(row) : undefined;
+  }
+
+  return {
+    async list(
+      accountId: string,
+      options: { limit: number; cursor?: string | undefined; q?: string | undefined },
+    ) {
+      const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+      const q = options.q?.trim();
+      const rows = await db.run(
+        (sql) => sql<NoteRow[]>`
+          select ${columns(sql)} from notes
+          where account_id = ${accountId}
+            ${q ? sql`and search @@ websearch_to_tsquery('english', ${q})` : sql``}
+            ${
+              after
+                ? sql`and (created_at, id) < (timestamptz 'epoch' + ${after.us}::bigint * interval '1 microsecond', ${after.id}::uuid)`
+                : sql``
+            }
+          order by created_at desc, id desc
+          limit ${options.limit + 1}`,
+      );
+      const page = rows.slice(0, options.limit);
+      const last = page.at(-1);
+      return {
+        items: page.map(toNote),
+        nextCursor: rows.length > options.limit && last ? encodeCursor(last) : null,
+      };
+    },
+
+    async create(accountId: string, input: { title: string; body: string }): Promise<Note> {
+      const [row] = await db.run(
+        (sql) => sql<NoteRow[]>`
+          insert into notes (account_id, title, body) values (${accountId}, ${input.title}, ${input.body})
+          returning ${columns(sql)}`,
+      );
+      if (!row) throw new Error('note insert returned no row');
+      return toNote(row);
+    },
+
+    async get(accountId: string, id: string): Promise<Note | undefined> {
+      return db.run((sql) => current(sql, accountId, id));
+    },
+
+    /** Applies `changes` only if the note is still at `version`; otherwise says what it is now. */
+    async update(
+      accountId: string,
+      id: string,
+      version: number,
+      changes: { title?: string | undefined; body?: string | undefined },
+    ): Promise<WriteResult> {
+      return db.run(async (sql) => {
+        const [row] = await sql<NoteRow[]>`
+          update notes set
+            title = coalesce(${changes.title ?? null}::text, title),
+            body = coalesce(${changes.body ?? null}::text, body),
+            version = version + 1,
+            updated_at = now()
+          where id = ${id} and account_id = ${accountId} and version = ${version}
+          returning ${columns(sql)}`;
+        if (row) return { kind: 'done', note: toNote(row) };
+        const now = await current(sql, accountId, id);
+        return now ? { kind: 'conflict', current: now } : { kind: 'missing' };
+      });
+    },
+
+    async remove(accountId: string, id: string, version: number): Promise<WriteResult> {
+      return db.run(async (sql) => {
+        const [row] = await sql<NoteRow[]>`
+          delete from notes where id = ${id} and account_id = ${accountId} and version = ${version}
+          returning ${columns(sql)}`;
+        if (row) return { kind: 'done', note: toNote(row) };
+        const now = await current(sql, accountId, id);
+        return now ? { kind: 'conflict', current: now } : { kind: 'missing' };
+      });
+    },
+
+    async all(accountId: string): Promise<Note[]> {
+      const rows = await db.run(
+        (sql) => sql<NoteRow[]>`
+          select ${columns(sql)} from notes where account_id = ${accountId} order by created_at, id`,
+      );
+      return rows.map(toNote);
+    },
+  };
+}
+
+export type NotesRepository = ReturnType<typeof notesRepository>;

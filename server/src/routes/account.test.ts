@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, PASSWORD, type TestApp } from '#src/testing.ts';
+
+describe('account self-service', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('refuses a second account with the same email, whatever its case', async () => {
+    const first = t.client();
+    const account = await first.signup();
+    const again = await t.client().request('/api/auth/signup', {
+      method: 'POST',
+      json: { email: `  ${account.email.toUpperCase()} `, password: PASSWORD },
+    });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ error: { code: 'email_taken' } });
+  });
+
+  it('answers a wrong password and an unknown account alike', async () => {
+    const account = await t.client().signup();
+    const wrong = await t.client().request('/api/auth/login', {
+      method: 'POST',
+      json: { email: account.email, password: 'not the password' },
+    });
+    const unknown = await t.client().request('/api/auth/login', {
+      method: 'POST',
+      json: { email: 'nobody-here@example.test', password: 'not the password' },
+    });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(await wrong.json()).toEqual(await unknown.json());
+  });
+
+  it('changing the password signs out every other session and keeps this one', async () => {
+    const here = t.client();
+    const account = await here.signup();
+    const elsewhere = t.client();
+    await elsewhere.request('/api/auth/login', {
+      method: 'POST',
+      json: { email: account.email, password: PASSWORD },
+    });
+    expect((await elsewhere.request('/api/auth/me')).status).toBe(200);
+
+    const wrong = await here.request('/api/account/password', {
+      method: 'POST',
+      json: { currentPassword: 'definitely wrong', newPassword: 'a brand new password' },
+    });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.json()).toMatchObject({ error: { code: 'wrong_password' } });
+
+    const changed = await here.request('/api/account/password', {
+      method: 'POST',
+      json: { currentPassword: PASSWORD, newPassword: 'a brand new password' },
+    });
+    expect(changed.status).toBe(204);
+    expect((await here.request('/api/auth/me')).status).toBe(200);
+    expect((await elsewhere.request('/api/auth/me')).status).toBe(401);
+
+    const oldPassword = await t.client().request('/api/auth/login', {
+      method: 'POST',
+      json: { email: account.email, password: PASSWORD },
+    });
+    expect(oldPassword.status).toBe(401);
+    const newPassword = await t.client().request('/api/auth/login', {
+      method: 'POST',
+      json: { email: account.email, password: 'a brand new password' },
+    });
+    expect(newPassword.status).toBe(200);
+  });
+
+  it('signing out everywhere revokes every session, this one included', async () => {
+    const here = t.client();
+    const account = await here.signup();
+    const elsewhere = t.client();
+    await elsewhere.request('/api/auth/login', {
+      method: 'POST',
+      json: { email: account.email, password: PASSWORD },
+    });
+    const response = await here.request('/api/account/sign-out-everywhere', { method: 'POST' });
+    expect(response.status).toBe(204);
+    expect((await here.request('/api/auth/me')).status).toBe(401);
+    expect((await elsewhere.request('/api/auth/me')).status).toBe(401);
+  });
+
+  it('exports the account and its notes as a JSON download', async () => {
+    const user = t.client();
+    const account = await user.signup();
+    await user.request('/api/notes', { method: 'POST', json: { title: 'One', body: 'first' } });
+    await user.request('/api/notes', { method: 'POST', json: { title: 'Two', body: 'second' } });
+    const response = await user.request('/api/account/export');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="plumb-notes-\d{4}-\d\d-\d\d\.json"$/,
+    );
+    const exported = (await response.json()) as {
+      account: { id: string; email: string };
+      notes: { title: string }[];
+    };
+    expect(exported.account).toMatchObject({ id: account.id, email: account.email });
+    expect(exported.notes.map((note) => note.title)).toEqual(['One', 'Two']);
+    expect(JSON.stringify(exported)).not.toMatch(/password|argon2/i);
+  });
+
+  it('deletes the account with its notes and sessions, only after the password', async () => {
+    const user = t.client();
+    const account = await user.signup();
+    await user.request('/api/notes', { method: 'POST', json: { title: 'Doomed', body: '' } });
+    const refused = await user.request('/api/account', {
+      method: 'DELETE',
+      json: { password: 'not my password' },
+    });
+    expect(refused.status).toBe(400);
+    expect((await user.request('/api/auth/me')).status).toBe(200);
+
+    const deleted = await user.request('/api/account', { method: 'DELETE', json: { password: PASSWORD } });
+    expect(deleted.status).toBe(204);
+    expect((await user.request('/api/auth/me')).status).toBe(401);
+    const [left] = await t.db.sql<{ accounts: number; notes: number; sessions: number }[]>`
+      select (select count(*)::int from accounts where id = ${account.id}) as accounts,
+             (select count(*)::int from notes where account_id = ${account.id}) as notes,
+             (select count(*)::int from sessions where account_id = ${account.id}) as sessions`;
+    expect(left).toEqual({ accounts: 0, notes: 0, sessions: 0 });
+    const login = await t.client().request('/api/auth/login', {
+      method: 'POST',
+      json: { email: account.email, password: PASSWORD },
+    });
+    expect(login.status).toBe(401);
+  });
+
+  it('never stores or returns the password', async () => {
+    const user = t.client();
+    const account = await user.signup(undefined, 'a very memorable password');
+    const [row] = await t.db.sql<
+      { hash: string }[]
+    >`select password_hash as hash from accounts where id = ${account.id}`;
+    expect(row?.hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(row?.hash).not.toContain('a very memorable password');
+  });
+});

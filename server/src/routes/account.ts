@@ -1,0 +1,124 @@
+/** @module Self-service for the signed-in account under /api/account: password, sign out everywhere, export, delete. */
+import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { AccountsRepository } from '#src/accounts/repository.ts';
+import { isHttps } from '#src/auth/client-ip.ts';
+import { hashPassword, verifyPassword } from '#src/auth/passwords.ts';
+import type { RateLimiter } from '#src/auth/rate-limit.ts';
+import { clearSessionCookie, type SessionStore } from '#src/auth/sessions.ts';
+import { ApiError, unauthenticated } from '#src/errors.ts';
+import { type AuthEnv, requireAccount } from '#src/middleware/auth/index.ts';
+import type { NotesRepository } from '#src/notes/repository.ts';
+import type { AuthConfig } from '#src/routes/auth.ts';
+import { apiRouter } from '#src/routes/router.ts';
+import { ChangePassword, ConfirmPassword, errors, Export, json, jsonBody } from '#src/routes/schemas.ts';
+
+export interface AccountDeps {
+  accounts: AccountsRepository;
+  notes: NotesRepository;
+  sessions: SessionStore;
+  limiter: RateLimiter;
+  config: AuthConfig;
+}
+
+const tags = ['account'];
+const security = [{ session: [] }];
+
+const changePassword = createRoute({
+  method: 'post',
+  path: '/account/password',
+  tags,
+  security,
+  summary: 'Change the password; signs out every other session',
+  request: jsonBody(ChangePassword),
+  responses: { 204: { description: 'Changed' }, ...errors(400, 401, 403, 429, 503) },
+});
+const signOutEverywhere = createRoute({
+  method: 'post',
+  path: '/account/sign-out-everywhere',
+  tags,
+  security,
+  summary: 'Revoke every session of this account, this one included',
+  responses: { 204: { description: 'Signed out everywhere' }, ...errors(401, 403, 503) },
+});
+const exportNotes = createRoute({
+  method: 'get',
+  path: '/account/export',
+  tags,
+  security,
+  summary: 'Download the account and all its notes as JSON',
+  responses: { 200: json(Export, 'The export, as an attachment'), ...errors(401, 503) },
+});
+const deleteAccount = createRoute({
+  method: 'delete',
+  path: '/account',
+  tags,
+  security,
+  summary: 'Delete the account with all its notes and sessions (re-enter the password)',
+  request: jsonBody(ConfirmPassword),
+  responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 429, 503) },
+});
+
+export function accountRoutes(deps: AccountDeps) {
+  const { accounts, notes, sessions, limiter, config } = deps;
+  const secure = (c: Context) => config.cookieSecure || isHttps(c, config.trustedProxies);
+
+  /** Re-checks the password of the signed-in account, counting failures like sign-in does. */
+  async function confirmPassword(c: Context<AuthEnv>, password: string) {
+    const { accountId } = c.get('account');
+    const account = await accounts.findById(accountId);
+    if (!account) throw unauthenticated();
+    const key = `login:account:${account.email}`;
+    await limiter.hit(key, config.accountMax);
+    if (!(await verifyPassword(account.passwordHash, password))) {
+      throw new ApiError(400, 'wrong_password', 'The password is wrong.', {
+        fields: { password: 'is wrong' },
+      });
+    }
+    await limiter.reset(key);
+    return account;
+  }
+
+  const routes = apiRouter();
+  routes.use('/account', requireAccount(sessions));
+  routes.use('/account/*', requireAccount(sessions));
+
+  routes.openapi(changePassword, async (c) => {
+    const { currentPassword, newPassword } = c.req.valid('json');
+    const account = await confirmPassword(c, currentPassword);
+    await accounts.setPassword(account.id, await hashPassword(newPassword));
+    await sessions.revokeAll(account.id, c.get('account').sessionHash);
+    return c.body(null, 204);
+  });
+
+  routes.openapi(signOutEverywhere, async (c) => {
+    await sessions.revokeAll(c.get('account').accountId);
+    clearSessionCookie(c, secure(c));
+    return c.body(null, 204);
+  });
+
+  routes.openapi(exportNotes, async (c) => {
+    const { accountId } = c.get('account');
+    const account = await accounts.findById(accountId);
+    if (!account) throw unauthenticated();
+    const exportedAt = new Date().toISOString();
+    c.header('Content-Disposition', `attachment; filename="plumb-notes-${exportedAt.slice(0, 10)}.json"`);
+    c.header('Cache-Control', 'no-store');
+    return c.json(
+      {
+        exportedAt,
+        account: { id: account.id, email: account.email, createdAt: account.createdAt.toISOString() },
+        notes: await notes.all(accountId),
+      },
+      200,
+    );
+  });
+
+  routes.openapi(deleteAccount, async (c) => {
+    const account = await confirmPassword(c, c.req.valid('json').password);
+    await accounts.remove(account.id);
+    clearSessionCookie(c, secure(c));
+    return c.body(null, 204);
+  });
+  return routes;
+}

@@ -1,0 +1,118 @@
+/** @module Sign-up, sign-in, sign-out and "who am I" under /api/auth. */
+import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { AccountsRepository } from '#src/accounts/repository.ts';
+import { clientIp, isHttps } from '#src/auth/client-ip.ts';
+import { hashPassword, verifyPassword } from '#src/auth/passwords.ts';
+import type { RateLimiter } from '#src/auth/rate-limit.ts';
+import {
+  clearSessionCookie,
+  readSessionCookie,
+  type SessionStore,
+  writeSessionCookie,
+} from '#src/auth/sessions.ts';
+import { ApiError } from '#src/errors.ts';
+import { requireAccount } from '#src/middleware/auth/index.ts';
+import { apiRouter } from '#src/routes/router.ts';
+import { Account, Credentials, errors, json, jsonBody } from '#src/routes/schemas.ts';
+
+export interface AuthConfig {
+  trustedProxies: number;
+  cookieSecure: boolean;
+  ipMax: number;
+  accountMax: number;
+}
+
+export interface AuthDeps {
+  accounts: AccountsRepository;
+  sessions: SessionStore;
+  limiter: RateLimiter;
+  config: AuthConfig;
+}
+
+const tags = ['auth'];
+
+const signup = createRoute({
+  method: 'post',
+  path: '/auth/signup',
+  tags,
+  summary: 'Create an account and sign in',
+  request: jsonBody(Credentials),
+  responses: {
+    201: json(Account, 'Signed up; the session cookie is set'),
+    ...errors(400, 409, 413, 415, 429, 503),
+  },
+});
+const login = createRoute({
+  method: 'post',
+  path: '/auth/login',
+  tags,
+  summary: 'Sign in',
+  request: jsonBody(Credentials),
+  responses: { 200: json(Account, 'Signed in; the session cookie is set'), ...errors(400, 401, 429, 503) },
+});
+const logout = createRoute({
+  method: 'post',
+  path: '/auth/logout',
+  tags,
+  summary: 'Sign out (revokes this session)',
+  responses: { 204: { description: 'Signed out; the cookie is cleared' }, ...errors(403, 503) },
+});
+const me = createRoute({
+  method: 'get',
+  path: '/auth/me',
+  tags,
+  summary: 'The signed-in account',
+  security: [{ session: [] }],
+  responses: { 200: json(Account, 'The account'), ...errors(401, 503) },
+});
+
+export function authRoutes(deps: AuthDeps) {
+  const { accounts, sessions, limiter, config } = deps;
+  const secure = (c: Context) => config.cookieSecure || isHttps(c, config.trustedProxies);
+  const ipKey = (c: Context) => `auth:ip:${clientIp(c, config.trustedProxies)}`;
+
+  const startSession = async (c: Context, accountId: string) => {
+    const { token, expiresAt } = await sessions.create(accountId);
+    writeSessionCookie(c, token, expiresAt, secure(c));
+  };
+
+  const routes = apiRouter();
+  routes.openapi(signup, async (c) => {
+    const { email, password } = c.req.valid('json');
+    await limiter.hit(ipKey(c), config.ipMax);
+    const account = await accounts.create(email, await hashPassword(password));
+    if (!account) throw new ApiError(409, 'email_taken', 'An account with this email already exists.');
+    await startSession(c, account.id);
+    return c.json({ id: account.id, email: account.email }, 201);
+  });
+
+  routes.openapi(login, async (c) => {
+    const { email, password } = c.req.valid('json');
+    await limiter.hit(ipKey(c), config.ipMax);
+    const accountKey = `login:account:${email}`;
+    await limiter.hit(accountKey, config.accountMax);
+    const account = await accounts.findByEmail(email);
+    // The same work and the same answer whether the account is missing or the password wrong.
+    if (!(await verifyPassword(account?.passwordHash, password)) || !account) {
+      throw new ApiError(401, 'invalid_credentials', 'The email or the password is wrong.');
+    }
+    await limiter.reset(accountKey);
+    await startSession(c, account.id);
+    return c.json({ id: account.id, email: account.email }, 200);
+  });
+
+  routes.openapi(logout, async (c) => {
+    const token = readSessionCookie(c);
+    if (token) await sessions.revokeToken(token);
+    clearSessionCookie(c, secure(c));
+    return c.body(null, 204);
+  });
+
+  routes.use(me.getRoutingPath(), requireAccount(sessions));
+  routes.openapi(me, (c) => {
+    const { accountId, email } = c.get('account');
+    return c.json({ id: accountId, email }, 200);
+  });
+  return routes;
+}

@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '#src/testing.ts';
+
+type NoteJson = {
+  id: string;
+  title: string;
+  body: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+};
+
+describe('notes: the whole flow', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('signup → login → create → list → search → patch → conflicting patch → delete → logout → 401', async () => {
+    const signupClient = t.client();
+    const account = await signupClient.signup();
+    expect(signupClient.cookie()).toMatch(/^plumb_session=/);
+
+    const user = t.client();
+    const login = await user.request('/api/auth/login', {
+      method: 'POST',
+      json: { email: account.email.toUpperCase(), password: account.password },
+    });
+    expect(login.status).toBe(200);
+    expect(await login.json()).toEqual({ id: account.id, email: account.email });
+    const setCookie = login.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Lax/);
+    expect(setCookie).not.toMatch(/Secure/); // plain http here
+
+    const me = await user.request('/api/auth/me');
+    expect(await me.json()).toEqual({ id: account.id, email: account.email });
+
+    const created = await user.request('/api/notes', {
+      method: 'POST',
+      json: { title: 'Groceries', body: 'Milk, eggs and running shoes' },
+    });
+    expect(created.status).toBe(201);
+    const first = (await created.json()) as NoteJson;
+    expect(first).toMatchObject({ title: 'Groceries', body: 'Milk, eggs and running shoes', version: 1 });
+    expect(created.headers.get('location')).toBe(`/api/notes/${first.id}`);
+    expect(created.headers.get('etag')).toBe('"1"');
+    expect(new Date(first.createdAt).toISOString()).toBe(first.createdAt);
+
+    const second = (await (
+      await user.request('/api/notes', {
+        method: 'POST',
+        json: { title: 'Ideas', body: 'A plumbing startup' },
+      })
+    ).json()) as NoteJson;
+
+    const list = await user.request('/api/notes');
+    expect(list.status).toBe(200);
+    const page = (await list.json()) as { items: NoteJson[]; nextCursor: string | null };
+    expect(page.items.map((note) => note.id)).toEqual([second.id, first.id]);
+    expect(page.nextCursor).toBeNull();
+
+    const search = await user.request(`/api/notes?q=${encodeURIComponent('run')}`);
+    const found = (await search.json()) as { items: NoteJson[] };
+    expect(found.items.map((note) => note.id)).toEqual([first.id]); // stemming: "run" finds "running"
+
+    const patched = await user.request(`/api/notes/${first.id}`, {
+      method: 'PATCH',
+      headers: { 'if-match': '"1"' },
+      json: { body: 'Milk and eggs' },
+    });
+    expect(patched.status).toBe(200);
+    const v2 = (await patched.json()) as NoteJson;
+    expect(v2).toMatchObject({ id: first.id, title: 'Groceries', body: 'Milk and eggs', version: 2 });
+    expect(patched.headers.get('etag')).toBe('"2"');
+
+    const stale = await user.request(`/api/notes/${first.id}`, {
+      method: 'PATCH',
+      json: { body: 'An edit made on version 1', version: 1 },
+    });
+    expect(stale.status).toBe(409);
+    const conflict = (await stale.json()) as { error: { code: string }; current: NoteJson };
+    expect(conflict.error.code).toBe('version_conflict');
+    expect(conflict.current).toEqual(v2);
+
+    const unchanged = (await (await user.request(`/api/notes/${first.id}`)).json()) as NoteJson;
+    expect(unchanged).toEqual(v2);
+
+    const staleDelete = await user.request(`/api/notes/${first.id}?version=1`, { method: 'DELETE' });
+    expect(staleDelete.status).toBe(409);
+    const deleted = await user.request(`/api/notes/${first.id}`, {
+      method: 'DELETE',
+      headers: { 'if-match': '"2"' },
+    });
+    expect(deleted.status).toBe(204);
+    expect((await user.request(`/api/notes/${first.id}`)).status).toBe(404);
+
+    const loggedInCookie = user.cookie() ?? '';
+    const logout = await user.request('/api/auth/logout', { method: 'POST' });
+    expect(logout.status).toBe(204);
+    expect(logout.headers.get('set-cookie')).toMatch(/Max-Age=0/);
+    expect(user.cookie()).toBeUndefined();
+    expect((await user.request('/api/notes')).status).toBe(401);
+    // Revoked server-side too: replaying the old cookie does not work.
+    const replay = await t.app.request('/api/auth/me', { headers: { cookie: loggedInCookie } });
+    expect(replay.status).toBe(401);
+    // The sign-up session is another session, still live.
+    expect((await signupClient.request('/api/auth/me')).status).toBe(200);
+  });
+
+  it('pages through notes with the cursor, newest first, without gaps or repeats', async () => {
+    const user = t.client();
+    await user.signup();
+    const ids: string[] = [];
+    for (let i = 0; i < 25; i++) {
+      const response = await user.request('/api/notes', {
+        method: 'POST',
+        json: { title: `Note ${i}`, body: '' },
+      });
+      ids.push(((await response.json()) as NoteJson).id);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor ? `?limit=10&cursor=${cursor}` : '?limit=10';
+      const page = (await (await user.request(`/api/notes${query}`)).json()) as {
+        items: NoteJson[];
+        nextCursor: string | null;
+      };
+      expect(page.items.length).toBeLessThanOrEqual(10);
+      seen.push(...page.items.map((note) => note.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+  });
+
+  it('requires a version for writes (428) and refuses a malformed If-Match (400)', async () => {
+    const user = t.client();
+    await user.signup();
+    const note = (await (
+      await user.request('/api/notes', { method: 'POST', json: { title: 'x', body: '' } })
+    ).json()) as NoteJson;
+    const noVersion = await user.request(`/api/notes/${note.id}`, { method: 'PATCH', json: { title: 'y' } });
+    expect(noVersion.status).toBe(428);
+    expect((await noVersion.json()) as unknown).toMatchObject({ error: { code: 'version_required' } });
+    const badHeader = await user.request(`/api/notes/${note.id}`, {
+      method: 'PATCH',
+      headers: { 'if-match': '*' },
+      json: { title: 'y' },
+    });
+    expect(badHeader.status).toBe(400);
+    expect((await user.request(`/api/notes/${note.id}`, { method: 'DELETE' })).status).toBe(428);
+  });
+});

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultAppConfig } from '#src/app.ts';
+import { createTestApp, PASSWORD, type TestApp } from '#src/testing.ts';
+
+describe('rate limits on sign-in and sign-up', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // The defaults: 10 failed sign-ins per account and 30 attempts per IP, per 60 s.
+    t = await createTestApp(defaultAppConfig);
+  });
+  afterAll(() => t.close());
+
+  it('the 11th failed sign-in to one account within a minute gets 429 with Retry-After, even with the right password', async () => {
+    const account = await t.client().signup();
+    const attempt = (password: string, ip: string) =>
+      t.client().request('/api/auth/login', {
+        method: 'POST',
+        json: { email: account.email, password },
+        headers: { 'x-forwarded-for': ip },
+      });
+    for (let i = 1; i <= 10; i++) expect((await attempt('wrong password!', `10.0.0.${i}`)).status).toBe(401);
+    const limited = await attempt(PASSWORD, '10.0.1.1');
+    expect(limited.status).toBe(429);
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(await limited.json()).toMatchObject({ error: { code: 'rate_limited' } });
+
+    // The window passes (moved back in the database, where every worker reads it): sign-in works again.
+    await t.db.sql`update rate_limits set window_start = now() - interval '61 seconds'`;
+    expect((await attempt(PASSWORD, '10.0.2.1')).status).toBe(200);
+  });
+
+  it('a successful sign-in clears the account counter', async () => {
+    const account = await t.client().signup();
+    const attempt = (password: string) =>
+      t.client().request('/api/auth/login', { method: 'POST', json: { email: account.email, password } });
+    for (let i = 0; i < 9; i++) expect((await attempt('wrong password!')).status).toBe(401);
+    expect((await attempt(PASSWORD)).status).toBe(200);
+    for (let i = 0; i < 9; i++) expect((await attempt('wrong password!')).status).toBe(401);
+    expect((await attempt(PASSWORD)).status).toBe(200);
+  });
+
+  it('limits one client address across accounts, and sign-up counts too', async () => {
+    await t.db.sql`delete from rate_limits`;
+    // Without TRUST_PROXY, X-Forwarded-For is ignored: every request here has the same address.
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++) {
+      const response = await t.client().request('/api/auth/signup', {
+        method: 'POST',
+        json: { email: `flood-${i}-${Date.now()}@example.test`, password: PASSWORD },
+        headers: { 'x-forwarded-for': `192.0.2.${i}` },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.slice(0, 30).every((status) => status === 201)).toBe(true);
+    expect(statuses[30]).toBe(429);
+  });
+});
