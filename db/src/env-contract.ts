@@ -14,6 +14,28 @@ export const flag = z
 /** A whole number read from a string, with inclusive bounds. */
 export const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+const UNITS: Record<string, number> = {
+  '': 1,
+  K: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+};
+
+/** A memory size as Kubernetes writes it (`512Mi`, `2Gi`, `1G`, or plain bytes), read as bytes. */
+export const memoryQuantity = z
+  .string()
+  .regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$/, 'must be a size like 512Mi, 2Gi or a number of bytes')
+  .transform((value) => {
+    const [, number, unit = ''] = /^(\d+(?:\.\d+)?)(\w*)$/.exec(value) ?? [];
+    return Math.floor(Number(number) * (UNITS[unit] ?? 1));
+  })
+  .pipe(z.number().min(64 * 2 ** 20, 'must be at least 64Mi'));
+
 /** Thrown by {@link parseEnv} with one line per bad variable. */
 export class EnvError extends Error {
   readonly issues: readonly string[];

@@ -22,6 +22,7 @@ import { authRoutes } from '#src/routes/auth.ts';
 import { healthRoutes } from '#src/routes/health.ts';
 import { type BuildInfo, infoRoutes } from '#src/routes/info.ts';
 import { notesRoutes } from '#src/routes/notes.ts';
+import type { Sizing } from '#src/sizing/index.ts';
 
 /** Request bodies above this get 413 before anything reads them. */
 export const MAX_REQUEST_BYTES = 256 * 1024;
@@ -64,6 +65,8 @@ export interface AppDeps {
   db: Database;
   logger: Logger;
   info: BuildInfo;
+  /** What the process detected and chose, shown by /api/info. @default none (tests) */
+  sizing?: Sizing;
   knownMigrations: readonly string[];
   /** @default {@link defaultAppConfig} */
   config?: AppConfig;
@@ -89,6 +92,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
   void warmUpPasswords();
 
   app.use(requestId({ limitLength: 128 }));
+  if (deps.isDraining) {
+    const isDraining = deps.isDraining;
+    // While draining, every answer closes its connection, so no client reuses a socket that is about to go.
+    app.use(async (c, next) => {
+      await next();
+      if (isDraining()) c.header('Connection', 'close');
+    });
+  }
   app.use(metrics.middleware);
   app.use(requestLog(logger));
   app.use(
@@ -140,7 +151,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
     deps.renderMetrics ??
     (async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }));
   app.route('/', metricsRoutes(render, config.metrics));
-  app.route('/api', infoRoutes(deps.info));
+  app.route('/api', infoRoutes(deps.info, deps.sizing));
   app.route('/api', authRoutes({ accounts, sessions, limiter, config: authConfig }));
   app.route('/api', accountRoutes({ accounts, notes, sessions, limiter, config: authConfig }));
   app.route('/api', notesRoutes({ notes, sessions }));

@@ -1,5 +1,5 @@
 /** @module The server's environment: the only place the server reads configuration. */
-import { flag, integer, postgresUrl } from '@plumb/db/env-contract';
+import { flag, integer, memoryQuantity, postgresUrl } from '@plumb/db/env-contract';
 import { z } from 'zod';
 
 const origins = z
@@ -63,6 +63,44 @@ export const serverEnvSchema = z.object({
   AUTH_RATE_LIMIT_ACCOUNT_MAX: integer(1, 1_000_000)
     .default(10)
     .describe('Failed sign-ins one account may see per window before further attempts get 429.'),
+  WEB_CONCURRENCY: integer(1, 256)
+    .optional()
+    .describe('Worker processes; by default one per CPU of the container (as many as its memory allows).'),
+  CPU_LIMIT: z.coerce
+    .number()
+    .positive()
+    .max(1024)
+    .optional()
+    .describe(
+      "CPUs to size for, instead of the container's cgroup quota (for hosts whose cgroups report wrong numbers).",
+    ),
+  MEMORY_LIMIT: memoryQuantity
+    .optional()
+    .describe('Memory to size for (e.g. 2Gi), instead of the container limit read from cgroups.'),
+  UV_THREADPOOL_SIZE: integer(1, 1024)
+    .optional()
+    .describe("Threads per worker for password hashing and file I/O (libuv's pool); default 4."),
+  DB_POOL_MAX: integer(1, 1000)
+    .optional()
+    .describe(
+      'Database connections per worker; by default the largest that fits the connection budget (at most 10).',
+    ),
+  DB_MAX_CONNECTIONS: integer(5, 100_000)
+    .default(100)
+    .describe(
+      "PostgreSQL's max_connections (the plan's cap): every replica's pools must fit under it during a rollout.",
+    ),
+  SERVER_REPLICAS: integer(1, 1000)
+    .default(1)
+    .describe('How many server replicas run, for the connection budget.'),
+  SHUTDOWN_DELAY_MS: integer(0, 600_000)
+    .default(3_000)
+    .describe(
+      'After SIGTERM, keep serving (with /readyz at 503) this long so load balancers stop sending traffic.',
+    ),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000)
+    .default(20_000)
+    .describe('Then wait at most this long for requests in flight before closing their connections.'),
   METRICS_ENABLED: flag
     .prefault('1')
     .describe('Serve Prometheus metrics at GET /metrics (1) or answer 404 (0).'),
@@ -74,3 +112,18 @@ export const serverEnvSchema = z.object({
 });
 
 export type ServerEnv = z.output<typeof serverEnvSchema>;
+
+/**
+ * Set by the cluster primary for its workers only (never by a deployment): the sizing it decided,
+ * so workers do not detect and decide again.
+ */
+export const workerEnvSchema = z.object({
+  PLUMB_WORKER_SIZING: z.string().transform((value, context) => {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      context.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  }),
+});

@@ -1,56 +1,47 @@
-/** @module The server process: read the environment, open the pool, serve, drain on SIGTERM/SIGINT. */
-import { serve } from '@hono/node-server';
+/**
+ * @module The server process: read the environment, size to the container, then serve — as a
+ * cluster primary with N workers, or alone when one worker is all that fits.
+ */
+import cluster from 'node:cluster';
 import { loadEnvOrExit } from '@plumb/db/env-contract';
-import { listMigrations } from '@plumb/db';
-import { appConfig, createApp } from '#src/app.ts';
-import { createDatabase } from '#src/database.ts';
-import { serverEnvSchema } from '#src/env.ts';
+import { serverEnvSchema, workerEnvSchema } from '#src/env.ts';
 import { createLogger } from '#src/logger.ts';
-import { APP_NAME, APP_VERSION } from '#src/version.ts';
+import { heapArgs, startPrimary } from '#src/primary.ts';
+import { resolveSizing, type Sizing, SizingError } from '#src/sizing/index.ts';
+import { startWorker } from '#src/worker.ts';
 
 const env = loadEnvOrExit(serverEnvSchema);
 const logger = createLogger(env.LOG_LEVEL);
-const db = createDatabase({
-  url: env.DATABASE_URL,
-  connectTimeoutSeconds: env.DB_CONNECT_TIMEOUT_S,
-  statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
-});
-let draining = false;
 
-const app = createApp({
-  db,
-  logger,
-  config: appConfig(env),
-  info: { name: APP_NAME, version: APP_VERSION, gitSha: env.GIT_SHA ?? null },
-  knownMigrations: await listMigrations(),
-  isDraining: () => draining,
-});
-
-const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (address) => {
-  logger.info({ port: address.port, host: env.HOST, version: APP_VERSION }, 'listening');
-});
-server.on('error', (error: NodeJS.ErrnoException) => {
-  logger.fatal(
-    { code: error.code },
-    error.code === 'EADDRINUSE' ? `port ${env.PORT} is already in use` : `cannot listen: ${error.message}`,
-  );
-  process.exit(1);
-});
-
-async function shutdown(signal: string): Promise<void> {
-  if (draining) {
-    logger.warn({ signal }, 'second signal: exiting now');
-    process.exit(1);
+if (cluster.isWorker) {
+  const { PLUMB_WORKER_SIZING } = loadEnvOrExit(workerEnvSchema);
+  await startWorker(env, logger, PLUMB_WORKER_SIZING as Sizing);
+} else {
+  let sizing: Sizing;
+  try {
+    sizing = resolveSizing(env);
+  } catch (error) {
+    if (!(error instanceof SizingError)) throw error;
+    process.stderr.write(`Cannot size the server: ${error.message}\n`);
+    process.exit(78);
   }
-  draining = true;
-  logger.info({ signal }, 'draining');
-  // Stop accepting, let requests in flight finish (bounded), then close the pool.
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  if ('closeIdleConnections' in server) server.closeIdleConnections();
-  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-  await db.end();
-  logger.info('stopped');
-  process.exit(0);
+  const { cpu, memoryBytes, workers, heapMb, poolMax, uvThreadpoolSize, source, connections } = sizing;
+  logger.info(
+    { cpu, memoryBytes, workers, heapMb, poolMax, uvThreadpoolSize, source, connections },
+    `sizing: ${workers} worker(s), heap ${heapMb} MiB, pool ${poolMax} each`,
+  );
+  if (workers > 1) {
+    startPrimary(env, logger, sizing);
+  } else {
+    // One worker runs without a primary. Its heap flag must be given at start: re-exec this same
+    // process (same pid, so it stays PID 1 in a container) with it, once.
+    const wanted = heapArgs(process.execArgv, heapMb);
+    if (wanted.some((arg) => !process.execArgv.includes(arg))) {
+      process.execve?.(process.execPath, [process.execPath, ...wanted, ...process.argv.slice(1)], {
+        ...process.env,
+        UV_THREADPOOL_SIZE: String(uvThreadpoolSize),
+      });
+    }
+    await startWorker(env, logger, sizing);
+  }
 }
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,5 +1,6 @@
-/** @module `GET /api/info`: what is running — name, version, commit. */
+/** @module `GET /api/info`: what is running — name, version, commit — and how it sized itself. */
 import { Hono } from 'hono';
+import type { Sizing } from '#src/sizing/index.ts';
 
 export interface BuildInfo {
   name: string;
@@ -7,8 +8,9 @@ export interface BuildInfo {
   gitSha: string | null;
 }
 
-export function infoRoutes(info: BuildInfo): Hono {
+export function infoRoutes(info: BuildInfo, sizing: Sizing | undefined): Hono {
   const routes = new Hono();
-  routes.get('/info', (c) => c.json(info));
+  const body = { ...info, sizing: sizing ?? null };
+  routes.get('/info', (c) => c.json(body));
   return routes;
 }

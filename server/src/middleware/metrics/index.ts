@@ -5,7 +5,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import cluster from 'node:cluster';
+import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -16,6 +17,8 @@ export interface Metrics {
 export function createMetrics(options: { dbInFlight: () => number }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // In a cluster worker, the primary's aggregator collects from this registry.
+  if (cluster.isWorker) AggregatorRegistry.setRegistries([registry]);
   const labelNames = ['method', 'route', 'status'] as const;
   const requests = new Counter({
     name: 'http_requests_total',

@@ -1,0 +1,78 @@
+/**
+ * @module The connection budget (contract 6 of the design): every connection that can be open at
+ * once must fit under PostgreSQL's `max_connections`. The server and the charts both call this.
+ */
+
+export interface BudgetInput {
+  /** PostgreSQL's `max_connections` (a managed plan's cap). */
+  maxConnections: number;
+  /** Server replicas in steady state. */
+  replicas: number;
+  /** Extra replicas a rolling update runs at once (Kubernetes `maxSurge`). @default 1 */
+  maxSurge?: number;
+  /** Worker processes per replica. */
+  workers: number;
+  /** Connections of the migrate job. @default 1 */
+  migrate?: number;
+  /** Connections of the backup job. @default 1 */
+  backup?: number;
+  /** Kept free for superusers and operators (`superuser_reserved_connections` and a psql). @default 5 */
+  reserve?: number;
+  /** A pool size to check instead of choosing one (an operator's DB_POOL_MAX). */
+  poolMax?: number | undefined;
+}
+
+export interface Budget {
+  /** Pool size per worker process: the largest that fits (at most {@link MAX_POOL_PER_WORKER}). */
+  poolMax: number;
+  /** Connections in use at the worst moment (a rolling update, the job and a backup running). */
+  peakConnections: number;
+  maxConnections: number;
+}
+
+/** Beyond this a worker gains nothing: one event loop cannot keep more queries busy. */
+export const MAX_POOL_PER_WORKER = 10;
+
+/** The most worker processes per replica that can each have one connection. */
+export function maxWorkersForBudget(input: Omit<BudgetInput, 'workers' | 'poolMax'>): number {
+  const fixed = (input.migrate ?? 1) + (input.backup ?? 1) + (input.reserve ?? 5);
+  return Math.floor((input.maxConnections - fixed) / (input.replicas * (1 + (input.maxSurge ?? 1))));
+}
+
+/** Raised when not even one connection per worker fits; the message says what to change. */
+export class BudgetError extends Error {
+  override name = 'BudgetError';
+}
+
+/**
+ * `replicas × (1 + maxSurge) × workers × pool + migrate + backup + reserve ≤ maxConnections`.
+ *
+ * @example
+ * connectionBudget({ maxConnections: 100, replicas: 1, workers: 4 }); // { poolMax: 10, peakConnections: 87, … }
+ */
+export function connectionBudget(input: BudgetInput): Budget {
+  const surge = input.maxSurge ?? 1;
+  const fixed = (input.migrate ?? 1) + (input.backup ?? 1) + (input.reserve ?? 5);
+  const processes = input.replicas * (1 + surge) * input.workers;
+  const fits = Math.min(MAX_POOL_PER_WORKER, Math.floor((input.maxConnections - fixed) / processes));
+  const shape =
+    `${processes} server processes (${input.replicas} replica(s) × ${1 + surge} during a rollout × ` +
+    `${input.workers} worker(s)) plus ${fixed} for the migrate job, backups and a reserve`;
+  if (input.poolMax !== undefined) {
+    const peak = processes * input.poolMax + fixed;
+    if (peak > input.maxConnections) {
+      throw new BudgetError(
+        `A pool of ${input.poolMax} per worker does not fit: ${shape} need ${peak} connections, but ` +
+          `max_connections is ${input.maxConnections}. At most ${Math.max(fits, 0)} per worker fits; lower DB_POOL_MAX.`,
+      );
+    }
+    return { poolMax: input.poolMax, peakConnections: peak, maxConnections: input.maxConnections };
+  }
+  if (fits < 1) {
+    throw new BudgetError(
+      `The connection budget does not fit: ${shape} need at least ${processes + fixed} connections, but ` +
+        `max_connections is ${input.maxConnections}. Raise max_connections, or lower the replicas or WEB_CONCURRENCY.`,
+    );
+  }
+  return { poolMax: fits, peakConnections: processes * fits + fixed, maxConnections: input.maxConnections };
+}

@@ -1,0 +1,256 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseEnv } from '@plumb/db/env-contract';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverEnvSchema } from '#src/env.ts';
+import { connectionBudget } from '#src/sizing/budget.ts';
+import { decideSizing, MIN_HEAP_MB, type SizingInput } from '#src/sizing/decide.ts';
+import { detectResources } from '#src/sizing/detect.ts';
+import { resolveSizing } from '#src/sizing/index.ts';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+const host = { cpus: 16, memoryBytes: 64 * GiB };
+
+describe('detecting the container', () => {
+  let root: string;
+  const tree = async (name: string, files: Record<string, string>) => {
+    const dir = join(root, name);
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(dirname(join(dir, path)), { recursive: true });
+      await writeFile(join(dir, path), `${content}\n`);
+    }
+    return { cgroupRoot: join(dir, 'sys/fs/cgroup'), procSelfCgroup: join(dir, 'proc/self/cgroup'), host };
+  };
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'plumb-cgroups-'));
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('reads cgroup v2 cpu.max and memory.max of the container (namespace root)', async () => {
+    const options = await tree('v2', {
+      'proc/self/cgroup': '0::/',
+      'sys/fs/cgroup/cgroup.controllers': 'cpu memory pids',
+      'sys/fs/cgroup/cpu.max': '150000 100000',
+      'sys/fs/cgroup/memory.max': String(512 * MiB),
+    });
+    expect(detectResources(options)).toEqual({
+      cpu: 1.5,
+      cpuSource: 'cgroup-v2',
+      memoryBytes: 512 * MiB,
+      memorySource: 'cgroup-v2',
+    });
+  });
+
+  it('takes the tightest limit along a nested cgroup v2 path, and "max" as no limit', async () => {
+    const options = await tree('v2-nested', {
+      'proc/self/cgroup': '0::/kubepods/pod1/app',
+      'sys/fs/cgroup/cgroup.controllers': 'cpu memory',
+      'sys/fs/cgroup/kubepods/cpu.max': '400000 100000',
+      'sys/fs/cgroup/kubepods/pod1/cpu.max': '200000 100000',
+      'sys/fs/cgroup/kubepods/pod1/app/cpu.max': 'max 100000',
+      'sys/fs/cgroup/kubepods/pod1/app/memory.max': 'max',
+      'sys/fs/cgroup/kubepods/pod1/memory.max': String(2 * GiB),
+    });
+    expect(detectResources(options)).toMatchObject({ cpu: 2, memoryBytes: 2 * GiB, cpuSource: 'cgroup-v2' });
+  });
+
+  it('reads cgroup v1 quota/period and limit_in_bytes', async () => {
+    const options = await tree('v1', {
+      'proc/self/cgroup': '12:memory:/\n4:cpu,cpuacct:/\n1:name=systemd:/',
+      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '50000',
+      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000',
+      'sys/fs/cgroup/memory/memory.limit_in_bytes': String(GiB),
+    });
+    expect(detectResources(options)).toEqual({
+      cpu: 0.5,
+      cpuSource: 'cgroup-v1',
+      memoryBytes: GiB,
+      memorySource: 'cgroup-v1',
+    });
+  });
+
+  it('ignores the cgroup v1 "unlimited" sentinel and a -1 quota', async () => {
+    const options = await tree('v1-unlimited', {
+      'proc/self/cgroup': '12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc',
+      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '-1',
+      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000',
+      'sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712',
+    });
+    expect(detectResources(options)).toEqual({
+      cpu: 16,
+      cpuSource: 'os',
+      memoryBytes: 64 * GiB,
+      memorySource: 'os',
+    });
+  });
+
+  it('falls back to the host without cgroups, and caps a limit above the host at the host', async () => {
+    const none = await tree('none', { 'proc/self/cgroup': '' });
+    expect(detectResources(none)).toEqual({
+      cpu: 16,
+      cpuSource: 'os',
+      memoryBytes: 64 * GiB,
+      memorySource: 'os',
+    });
+    const loose = await tree('loose', {
+      'proc/self/cgroup': '0::/',
+      'sys/fs/cgroup/cgroup.controllers': 'cpu memory',
+      'sys/fs/cgroup/cpu.max': '6400000 100000',
+      'sys/fs/cgroup/memory.max': String(128 * GiB),
+    });
+    expect(detectResources(loose)).toMatchObject({ cpu: 16, cpuSource: 'os', memoryBytes: 64 * GiB });
+  });
+
+  it('lets CPU_LIMIT and MEMORY_LIMIT override detection', async () => {
+    const options = await tree('override', {
+      'proc/self/cgroup': '0::/',
+      'sys/fs/cgroup/cgroup.controllers': 'cpu memory',
+      'sys/fs/cgroup/cpu.max': '100000 100000',
+      'sys/fs/cgroup/memory.max': String(GiB),
+    });
+    const env = parseEnv(serverEnvSchema, {
+      DATABASE_URL: 'postgres://x',
+      CPU_LIMIT: '4',
+      MEMORY_LIMIT: '8Gi',
+    });
+    const sizing = resolveSizing(env, options);
+    expect(sizing).toMatchObject({ cpu: 4, memoryBytes: 8 * GiB, workers: 4 });
+    expect(sizing.source).toMatchObject({ cpu: 'CPU_LIMIT', memory: 'MEMORY_LIMIT', workers: 'cpu' });
+  });
+});
+
+const input = (over: Partial<SizingInput> = {}): SizingInput => ({
+  cpu: 2,
+  cpuSource: 'cgroup-v2',
+  memoryBytes: 2 * GiB,
+  memorySource: 'cgroup-v2',
+  overrides: {},
+  budget: { maxConnections: 100, replicas: 1 },
+  ...over,
+});
+
+describe('deciding', () => {
+  it('runs one worker per whole CPU, with a floor of one', () => {
+    expect(decideSizing(input({ cpu: 0.1, memoryBytes: 512 * MiB })).workers).toBe(1);
+    expect(decideSizing(input({ cpu: 1.9 })).workers).toBe(1);
+    expect(decideSizing(input({ cpu: 2 })).workers).toBe(2);
+    expect(decideSizing(input({ cpu: 8, memoryBytes: 32 * GiB })).workers).toBe(8);
+  });
+
+  it('never plans more memory than the container has', () => {
+    for (const [cpu, gib] of [
+      [0.1, 0.5],
+      [1, 1],
+      [2, 4],
+      [4, 16],
+      [16, 64],
+      [64, 256],
+    ] as const) {
+      const sizing = decideSizing(input({ cpu, memoryBytes: gib * GiB }));
+      const planned = sizing.workers * (sizing.heapMb + 64 + 4 * 19) + (sizing.workers > 1 ? 48 : 0);
+      expect(planned, `${cpu} CPU / ${gib} GiB`).toBeLessThanOrEqual(gib * 1024);
+      expect(sizing.heapMb).toBeGreaterThanOrEqual(MIN_HEAP_MB);
+    }
+  });
+
+  it('runs fewer workers than CPUs when memory is short, and says so', () => {
+    const sizing = decideSizing(input({ cpu: 8, memoryBytes: 1 * GiB }));
+    expect(sizing.workers).toBeLessThan(8);
+    expect(sizing.workers).toBeGreaterThanOrEqual(1);
+    expect(sizing.source.workers).toBe('memory');
+  });
+
+  it('runs fewer workers than CPUs when the connection budget is short', () => {
+    const sizing = decideSizing(input({ cpu: 64, memoryBytes: 256 * GiB }));
+    expect(sizing.workers).toBe(46); // (100 - 7) / 2 processes during a rollout
+    expect(sizing.source.workers).toBe('connections');
+    expect(sizing.connections.peak).toBeLessThanOrEqual(100);
+  });
+
+  it('honours WEB_CONCURRENCY and refuses more workers than memory allows', () => {
+    expect(decideSizing(input({ overrides: { workers: 3 } }))).toMatchObject({
+      workers: 3,
+      source: { workers: 'WEB_CONCURRENCY' },
+    });
+    expect(() => decideSizing(input({ memoryBytes: 512 * MiB, overrides: { workers: 8 } }))).toThrow(
+      /WEB_CONCURRENCY=8 needs more memory than the 512 MiB available: at most 1 worker\(s\) fit/,
+    );
+  });
+
+  it('refuses a container too small for one worker', () => {
+    expect(() => decideSizing(input({ memoryBytes: 200 * MiB }))).toThrow(/200 MiB of memory is too little/);
+  });
+
+  it('sizes the pool from the connection budget, and honours DB_POOL_MAX only when it fits', () => {
+    // 2 workers, 1 replica doubled in a rollout: 4 processes share 100 - 7.
+    expect(decideSizing(input()).poolMax).toBe(10);
+    const tight = decideSizing(
+      input({ cpu: 4, memoryBytes: 8 * GiB, budget: { maxConnections: 25, replicas: 1 } }),
+    );
+    expect(tight.poolMax).toBe(2); // floor((25 - 7) / 8)
+    expect(tight.connections).toEqual({ peak: 23, maxConnections: 25 });
+    expect(decideSizing(input({ overrides: { poolMax: 3 } }))).toMatchObject({
+      poolMax: 3,
+      source: { poolMax: 'DB_POOL_MAX' },
+    });
+    expect(() => decideSizing(input({ overrides: { poolMax: 50 } }))).toThrow(
+      /A pool of 50 per worker does not fit/,
+    );
+  });
+
+  it('refuses a budget below one connection per worker', () => {
+    expect(() => decideSizing(input({ budget: { maxConnections: 8, replicas: 1 } }))).toThrow(
+      /connection budget does not fit/,
+    );
+    expect(() =>
+      decideSizing(
+        input({
+          cpu: 16,
+          memoryBytes: 64 * GiB,
+          overrides: { workers: 16 },
+          budget: { maxConnections: 20, replicas: 1 },
+        }),
+      ),
+    ).toThrow(/32 server processes .* need at least 39 connections, but max_connections is 20/);
+  });
+});
+
+describe('the connection budget', () => {
+  it('fits every process of a rollout, the jobs and a reserve under max_connections', () => {
+    for (const maxConnections of [20, 97, 100, 500]) {
+      for (const replicas of [1, 2, 3]) {
+        for (const workers of [1, 2, 4]) {
+          try {
+            const budget = connectionBudget({ maxConnections, replicas, workers });
+            expect(budget.peakConnections).toBeLessThanOrEqual(maxConnections);
+            expect(replicas * 2 * workers * budget.poolMax + 7).toBe(budget.peakConnections);
+          } catch (error) {
+            expect((error as Error).message).toMatch(/does not fit/);
+            expect(replicas * 2 * workers + 7).toBeGreaterThan(maxConnections);
+          }
+        }
+      }
+    }
+  });
+});
+
+describe('refusing bad overrides at start', () => {
+  const bad = (name: string, value: string) => () =>
+    parseEnv(serverEnvSchema, { DATABASE_URL: 'postgres://x', [name]: value });
+  it.each([
+    ['WEB_CONCURRENCY', '0'],
+    ['WEB_CONCURRENCY', '-2'],
+    ['WEB_CONCURRENCY', 'lots'],
+    ['WEB_CONCURRENCY', '1.5'],
+    ['DB_POOL_MAX', '0'],
+    ['CPU_LIMIT', '0'],
+    ['CPU_LIMIT', 'two'],
+    ['MEMORY_LIMIT', '12 GB'],
+    ['MEMORY_LIMIT', '1Mi'],
+    ['UV_THREADPOOL_SIZE', '0'],
+  ])('%s=%s', (name, value) => {
+    expect(bad(name, value)).toThrow(new RegExp(`${name}: `));
+  });
+});

@@ -1,0 +1,72 @@
+/**
+ * @module One HTTP server process (a cluster worker, or the whole server when it runs one worker):
+ * serve, and on SIGTERM/SIGINT drain without dropping a request that was accepted.
+ */
+import cluster from 'node:cluster';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { serve } from '@hono/node-server';
+import { listMigrations } from '@plumb/db';
+import { appConfig, createApp } from '#src/app.ts';
+import { requestClusterMetrics } from '#src/cluster-metrics.ts';
+import { createDatabase } from '#src/database.ts';
+import type { ServerEnv } from '#src/env.ts';
+import type { Logger } from '#src/logger.ts';
+import type { Sizing } from '#src/sizing/index.ts';
+import { APP_NAME, APP_VERSION } from '#src/version.ts';
+
+export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing): Promise<void> {
+  const db = createDatabase({
+    url: env.DATABASE_URL,
+    max: sizing.poolMax,
+    connectTimeoutSeconds: env.DB_CONNECT_TIMEOUT_S,
+    statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+  });
+  let draining = false;
+  const app = createApp({
+    db,
+    logger,
+    config: appConfig(env),
+    info: { name: APP_NAME, version: APP_VERSION, gitSha: env.GIT_SHA ?? null },
+    sizing,
+    knownMigrations: await listMigrations(),
+    isDraining: () => draining,
+    ...(cluster.isWorker ? { renderMetrics: () => requestClusterMetrics() } : {}),
+  });
+
+  const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (address) => {
+    logger.info({ port: address.port, host: env.HOST, version: APP_VERSION }, 'listening');
+  });
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    logger.fatal(
+      { code: error.code },
+      error.code === 'EADDRINUSE' ? `port ${env.PORT} is already in use` : `cannot listen: ${error.message}`,
+    );
+    process.exit(1);
+  });
+
+  const drain = async (signal: string) => {
+    if (draining) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    draining = true;
+    logger.info({ signal, delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, 'draining');
+    // /readyz answers 503 now; keep serving while load balancers notice.
+    await sleep(env.SHUTDOWN_DELAY_MS);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    const finished = await Promise.race([
+      closed.then(() => true),
+      sleep(env.SHUTDOWN_TIMEOUT_MS).then(() => false),
+    ]);
+    if (!finished) {
+      logger.warn('requests still in flight after SHUTDOWN_TIMEOUT_MS; closing their connections');
+      if ('closeAllConnections' in server) server.closeAllConnections();
+    }
+    await db.end();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void drain('SIGTERM'));
+  process.on('SIGINT', () => void drain('SIGINT'));
+}
