@@ -61,6 +61,36 @@ describe('the edge of the API', () => {
     expect(list.items).toHaveLength(2);
   });
 
+  it('accepts a same-origin browser request behind a TLS proxy (TRUST_PROXY=0, scheme not compared)', async () => {
+    const user = t.client();
+    await user.signup();
+    const viaProxy = await user.request('/api/notes', {
+      method: 'POST',
+      json: { title: 'behind TLS', body: '' },
+      headers: { origin: 'https://localhost', 'x-forwarded-proto': 'https' },
+    });
+    expect(viaProxy.status).toBe(201);
+    const fetchMetadata = await user.request('/api/notes', {
+      method: 'POST',
+      json: { title: 'fetch metadata', body: '' },
+      headers: { origin: 'https://notes.example', 'sec-fetch-site': 'same-origin' },
+    });
+    expect(fetchMetadata.status).toBe(201);
+    const sameSite = await user.request('/api/notes', {
+      method: 'POST',
+      json: { title: 'sibling site', body: '' },
+      headers: { origin: 'https://other.localhost', 'sec-fetch-site': 'same-site' },
+    });
+    expect(sameSite.status).toBe(403);
+  });
+
+  it('keeps per-account answers out of shared caches', async () => {
+    const user = t.client();
+    await user.signup();
+    expect((await user.request('/api/auth/me')).headers.get('cache-control')).toBe('no-store');
+    expect((await user.request('/api/notes')).headers.get('cache-control')).toBe('no-store');
+  });
+
   it('answers 415 to a body that is not JSON', async () => {
     const response = await t.app.request('/api/auth/login', {
       method: 'POST',
@@ -69,6 +99,33 @@ describe('the edge of the API', () => {
     });
     expect(response.status).toBe(415);
     expect(await response.json()).toMatchObject({ error: { code: 'unsupported_media_type' } });
+  });
+
+  it('checks bodies itself: invalid UTF-8 and malformed JSON get their own codes', async () => {
+    const user = t.client();
+    await user.signup();
+    const bytes = await t.app.request('/api/notes', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: user.cookie() ?? '' },
+      body: Uint8Array.from([...Buffer.from('{"title":"'), 0xff, ...Buffer.from('","body":""}')]),
+    });
+    expect(bytes.status).toBe(400);
+    expect(await bytes.json()).toMatchObject({ error: { code: 'invalid_encoding' } });
+    const malformed = await t.app.request('/api/notes', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: user.cookie() ?? '' },
+      body: '{"title": ',
+    });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { code: 'malformed_json' } });
+    const surrogate = await user.request('/api/notes', {
+      method: 'POST',
+      json: { title: '\ud800', body: '' },
+    });
+    expect(surrogate.status).toBe(400);
+    expect(await surrogate.json()).toMatchObject({
+      error: { fields: { title: expect.stringMatching(/Unicode/) } },
+    });
   });
 
   it('names each bad field and refuses unknown ones', async () => {

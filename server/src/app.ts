@@ -122,6 +122,24 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
       }),
     );
   }
+  app.use('/api/*', async (c, next) => {
+    await next();
+    // Answers are per account: no shared cache may keep them unless a route says otherwise.
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+  });
+  if (config.trustedProxies === 0) {
+    let warned = false;
+    app.use(async (c, next) => {
+      if (!warned && c.req.header('x-forwarded-for')) {
+        warned = true;
+        logger.warn(
+          'requests arrive through a proxy (X-Forwarded-For) but TRUST_PROXY=0: client addresses and https ' +
+            'are not taken from it; set TRUST_PROXY to the number of proxies in front of the server',
+        );
+      }
+      return next();
+    });
+  }
   app.use(
     '/api/*',
     originCheck({ allowedOrigins: config.corsOrigins, trustedProxies: config.trustedProxies }),
@@ -153,7 +171,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
   app.route('/', metricsRoutes(render, config.metrics));
   app.route('/api', infoRoutes(deps.info, deps.sizing));
   app.route('/api', authRoutes({ accounts, sessions, limiter, config: authConfig }));
-  app.route('/api', accountRoutes({ accounts, notes, sessions, limiter, config: authConfig }));
+  app.route('/api', accountRoutes({ logger, accounts, notes, sessions, limiter, config: authConfig }));
   app.route('/api', notesRoutes({ notes, sessions }));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', {

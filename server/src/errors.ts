@@ -114,6 +114,10 @@ export function errorHandler(logger: Logger) {
       return c.json<ErrorBody>({ error: { code, message: error.message || 'Bad request.' } }, error.status);
     }
     const requestId = c.get('requestId') as string | undefined;
+    // Every foreign key points at accounts: the account was deleted while this request ran.
+    if ((error as { code?: unknown }).code === '23503') {
+      return c.json<ErrorBody>({ error: { code: 'unauthenticated', message: 'Sign in first.' } }, 401);
+    }
     if (isDatabaseUnavailable(error)) {
       logger.warn({ requestId, code: (error as { code?: string }).code }, 'database unavailable');
       c.header('Retry-After', '5');

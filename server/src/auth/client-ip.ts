@@ -35,10 +35,9 @@ export function isHttps(c: Context, trustedProxies: number): boolean {
   return new URL(c.req.url).protocol === 'https:';
 }
 
-/** The origin the browser used (scheme://host), for same-origin checks behind a proxy. */
-export function requestOrigin(c: Context, trustedProxies: number): string {
+/** The host the browser asked for (host[:port]), per a trusted proxy's X-Forwarded-Host, else Host. */
+export function requestHost(c: Context, trustedProxies: number): string {
   const forwardedHost =
     trustedProxies > 0 ? c.req.header('x-forwarded-host')?.split(',')[0]?.trim() : undefined;
-  const host = forwardedHost || c.req.header('host') || new URL(c.req.url).host;
-  return `${isHttps(c, trustedProxies) ? 'https' : 'http'}://${host}`;
+  return forwardedHost || c.req.header('host') || new URL(c.req.url).host;
 }

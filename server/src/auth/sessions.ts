@@ -19,8 +19,12 @@ export interface SessionAccount {
 const hashToken = (token: string) => createHash('sha256').update(token).digest();
 
 export interface SessionStore {
-  /** Creates a session and returns its token (for the cookie). */
-  create(accountId: string): Promise<{ token: string; expiresAt: Date }>;
+  /**
+   * Creates a session for an account whose password hash is still `passwordHash` (the one just
+   * verified), and returns its token; `undefined` when the password changed meanwhile, so a sign-in
+   * racing a password change cannot outlive the change's revocation.
+   */
+  create(accountId: string, passwordHash: string): Promise<{ token: string; expiresAt: Date } | undefined>;
   /** The account behind a token, if the session exists and has not expired. */
   lookup(token: string): Promise<SessionAccount | undefined>;
   revoke(sessionHash: Buffer): Promise<void>;
@@ -32,18 +36,20 @@ export interface SessionStore {
 
 export function sessionStore(db: Database, ttlHours: number): SessionStore {
   return {
-    async create(accountId) {
+    async create(accountId, passwordHash) {
       const token = randomBytes(32).toString('base64url');
       const [row] = await db.run(
         (sql) => sql<{ expiresAt: Date }[]>`
           insert into sessions (id_hash, account_id, expires_at)
-          values (${hashToken(token)}, ${accountId}, now() + ${ttlHours} * interval '1 hour')
+          select ${hashToken(token)}, id, now() + ${ttlHours} * interval '1 hour'
+          from accounts where id = ${accountId} and password_hash = ${passwordHash}
           returning expires_at as "expiresAt"`,
       );
-      if (!row) throw new Error('session insert returned no row');
-      // Expired sessions are removed now and then, by whoever signs in.
-      if (Math.random() < 0.05) await db.run((sql) => sql`delete from sessions where expires_at < now()`);
-      return { token, expiresAt: row.expiresAt };
+      // Expired sessions are removed now and then, in the background, by whoever signs in.
+      if (Math.random() < 0.05) {
+        db.run((sql) => sql`delete from sessions where expires_at < now()`).catch(() => {});
+      }
+      return row ? { token, expiresAt: row.expiresAt } : undefined;
     },
     async lookup(token) {
       if (token.length !== 43) return undefined; // 32 bytes in base64url

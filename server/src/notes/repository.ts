@@ -35,7 +35,8 @@ const toNote = ({ createdUs: _, createdAt, updatedAt, ...rest }: NoteRow): Note 
 
 /** Keyset cursor: the creation time in microseconds (exact, unlike a JS Date) and the id. */
 const encodeCursor = (row: NoteRow) => Buffer.from(`${row.createdUs}.${row.id}`).toString('base64url');
-const CURSOR = /^(\d{1,19})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const CURSOR = /^(\d{1,16})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+// 16 digits of microseconds reach the year 2286: a longer number is no cursor this API gave out.
 function decodeCursor(cursor: string): { us: string; id: string } {
   const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
   if (!match?.[1] || !match[2])
@@ -126,12 +127,15 @@ export function notesRepository(db: Database) {
       });
     },
 
-    async all(accountId: string): Promise<Note[]> {
-      const rows = await db.run(
-        (sql) => sql<NoteRow[]>`
-          select ${columns(sql)} from notes where account_id = ${accountId} order by created_at, id`,
-      );
-      return rows.map(toNote);
+    /** Every note of the account, oldest first, a batch at a time (an export never holds them all). */
+    async forEachBatch(accountId: string, each: (notes: Note[]) => Promise<void>, size = 100): Promise<void> {
+      await db.run(async (sql) => {
+        const cursor = sql<NoteRow[]>`
+          select ${columns(sql)} from notes where account_id = ${accountId} order by created_at, id`.cursor(
+          size,
+        );
+        for await (const rows of cursor) await each(rows.map(toNote));
+      });
     },
   };
 }

@@ -71,6 +71,21 @@ describe('account self-service', () => {
     expect(newPassword.status).toBe(200);
   });
 
+  it('a sign-in that verified the old password cannot start a session after the password changed', async () => {
+    const here = t.client();
+    const account = await here.signup();
+    const [before] = await t.db.sql<
+      { hash: string }[]
+    >`select password_hash as hash from accounts where id = ${account.id}`;
+    await here.request('/api/account/password', {
+      method: 'POST',
+      json: { currentPassword: PASSWORD, newPassword: 'another fresh password' },
+    });
+    // What a sign-in that checked the old hash just before the change would try next:
+    const { sessionStore } = await import('#src/auth/sessions.ts');
+    expect(await sessionStore(t.db, 1).create(account.id, before?.hash ?? '')).toBeUndefined();
+  });
+
   it('signing out everywhere revokes every session, this one included', async () => {
     const here = t.client();
     const account = await here.signup();

@@ -1,19 +1,22 @@
 /** @module Self-service for the signed-in account under /api/account: password, sign out everywhere, export, delete. */
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { stream } from 'hono/streaming';
 import type { AccountsRepository } from '#src/accounts/repository.ts';
 import { isHttps } from '#src/auth/client-ip.ts';
 import { hashPassword, verifyPassword } from '#src/auth/passwords.ts';
 import type { RateLimiter } from '#src/auth/rate-limit.ts';
-import { clearSessionCookie, type SessionStore } from '#src/auth/sessions.ts';
+import { clearSessionCookie, type SessionStore, writeSessionCookie } from '#src/auth/sessions.ts';
 import { ApiError, unauthenticated } from '#src/errors.ts';
 import { type AuthEnv, requireAccount } from '#src/middleware/auth/index.ts';
+import type { Logger } from '#src/logger.ts';
 import type { NotesRepository } from '#src/notes/repository.ts';
 import type { AuthConfig } from '#src/routes/auth.ts';
 import { apiRouter } from '#src/routes/router.ts';
 import { ChangePassword, ConfirmPassword, errors, Export, json, jsonBody } from '#src/routes/schemas.ts';
 
 export interface AccountDeps {
+  logger: Logger;
   accounts: AccountsRepository;
   notes: NotesRepository;
   sessions: SessionStore;
@@ -60,7 +63,7 @@ const deleteAccount = createRoute({
 });
 
 export function accountRoutes(deps: AccountDeps) {
-  const { accounts, notes, sessions, limiter, config } = deps;
+  const { accounts, notes, sessions, limiter, config, logger } = deps;
   const secure = (c: Context) => config.cookieSecure || isHttps(c, config.trustedProxies);
 
   /** Re-checks the password of the signed-in account, counting failures like sign-in does. */
@@ -86,8 +89,13 @@ export function accountRoutes(deps: AccountDeps) {
   routes.openapi(changePassword, async (c) => {
     const { currentPassword, newPassword } = c.req.valid('json');
     const account = await confirmPassword(c, currentPassword);
-    await accounts.setPassword(account.id, await hashPassword(newPassword));
-    await sessions.revokeAll(account.id, c.get('account').sessionHash);
+    const passwordHash = await hashPassword(newPassword);
+    await accounts.setPassword(account.id, passwordHash);
+    // Every session goes, this one too; the caller continues on a fresh token.
+    await sessions.revokeAll(account.id);
+    const created = await sessions.create(account.id, passwordHash);
+    if (created) writeSessionCookie(c, created.token, created.expiresAt, secure(c));
+    else clearSessionCookie(c, secure(c));
     return c.body(null, 204);
   });
 
@@ -102,16 +110,35 @@ export function accountRoutes(deps: AccountDeps) {
     const account = await accounts.findById(accountId);
     if (!account) throw unauthenticated();
     const exportedAt = new Date().toISOString();
+    const head = {
+      exportedAt,
+      account: { id: account.id, email: account.email, createdAt: account.createdAt.toISOString() },
+    };
+    c.header('Content-Type', 'application/json; charset=utf-8');
     c.header('Content-Disposition', `attachment; filename="plumb-notes-${exportedAt.slice(0, 10)}.json"`);
     c.header('Cache-Control', 'no-store');
-    return c.json(
-      {
-        exportedAt,
-        account: { id: account.id, email: account.email, createdAt: account.createdAt.toISOString() },
-        notes: await notes.all(accountId),
+    // Streamed in batches: an account's notes (up to 100 KB each) never sit in memory all at once.
+    const response = stream(
+      c,
+      async (out) => {
+        await out.write(`${JSON.stringify(head).slice(0, -1)},"notes":[`);
+        let first = true;
+        await notes.forEachBatch(accountId, async (batch) => {
+          for (const note of batch) {
+            await out.write(`${first ? '' : ','}${JSON.stringify(note)}`);
+            first = false;
+          }
+        });
+        await out.write(']}');
       },
-      200,
+      async (error) => {
+        logger.error(
+          { requestId: c.get('requestId'), err: error },
+          'export failed midway; the download is cut short',
+        );
+      },
     );
+    return response as never;
   });
 
   routes.openapi(deleteAccount, async (c) => {

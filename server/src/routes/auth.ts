@@ -72,18 +72,28 @@ export function authRoutes(deps: AuthDeps) {
   const secure = (c: Context) => config.cookieSecure || isHttps(c, config.trustedProxies);
   const ipKey = (c: Context) => `auth:ip:${clientIp(c, config.trustedProxies)}`;
 
-  const startSession = async (c: Context, accountId: string) => {
-    const { token, expiresAt } = await sessions.create(accountId);
-    writeSessionCookie(c, token, expiresAt, secure(c));
+  /** Starts a session (replacing one the browser already had); false if the password just changed. */
+  const startSession = async (c: Context, accountId: string, passwordHash: string) => {
+    const created = await sessions.create(accountId, passwordHash);
+    if (!created) return false;
+    const previous = readSessionCookie(c);
+    if (previous) await sessions.revokeToken(previous);
+    writeSessionCookie(c, created.token, created.expiresAt, secure(c));
+    return true;
   };
+  const invalidCredentials = () =>
+    new ApiError(401, 'invalid_credentials', 'The email or the password is wrong.');
 
   const routes = apiRouter();
   routes.openapi(signup, async (c) => {
     const { email, password } = c.req.valid('json');
     await limiter.hit(ipKey(c), config.ipMax);
-    const account = await accounts.create(email, await hashPassword(password));
+    // Per email too: sign-up answers whether an email is taken, so probing it is limited like sign-in.
+    await limiter.hit(`signup:email:${email}`, config.accountMax);
+    const passwordHash = await hashPassword(password);
+    const account = await accounts.create(email, passwordHash);
     if (!account) throw new ApiError(409, 'email_taken', 'An account with this email already exists.');
-    await startSession(c, account.id);
+    if (!(await startSession(c, account.id, passwordHash))) throw invalidCredentials();
     return c.json({ id: account.id, email: account.email }, 201);
   });
 
@@ -94,11 +104,9 @@ export function authRoutes(deps: AuthDeps) {
     await limiter.hit(accountKey, config.accountMax);
     const account = await accounts.findByEmail(email);
     // The same work and the same answer whether the account is missing or the password wrong.
-    if (!(await verifyPassword(account?.passwordHash, password)) || !account) {
-      throw new ApiError(401, 'invalid_credentials', 'The email or the password is wrong.');
-    }
+    if (!(await verifyPassword(account?.passwordHash, password)) || !account) throw invalidCredentials();
     await limiter.reset(accountKey);
-    await startSession(c, account.id);
+    if (!(await startSession(c, account.id, account.passwordHash))) throw invalidCredentials();
     return c.json({ id: account.id, email: account.email }, 200);
   });
 

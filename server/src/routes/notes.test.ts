@@ -135,6 +135,18 @@ describe('notes: the whole flow', () => {
     expect(seen).toEqual([...ids].reverse());
   });
 
+  it('refuses a cursor it never gave out with 400, however large its numbers', async () => {
+    const user = t.client();
+    await user.signup();
+    const id = '00000000-0000-4000-8000-000000000000';
+    for (const us of ['9999999999999999999', '9223372036854775807', '99999999999999999999999', 'x']) {
+      const cursor = Buffer.from(`${us}.${id}`).toString('base64url');
+      const response = await user.request(`/api/notes?cursor=${cursor}`);
+      expect(response.status, us).toBe(400);
+      expect(await response.json()).toMatchObject({ error: { code: 'invalid_cursor' } });
+    }
+  });
+
   it('requires a version for writes (428) and refuses a malformed If-Match (400)', async () => {
     const user = t.client();
     await user.signup();
@@ -151,5 +163,28 @@ describe('notes: the whole flow', () => {
     });
     expect(badHeader.status).toBe(400);
     expect((await user.request(`/api/notes/${note.id}`, { method: 'DELETE' })).status).toBe(428);
+    const mismatch = await user.request(`/api/notes/${note.id}`, {
+      method: 'PATCH',
+      headers: { 'if-match': '"1"' },
+      json: { title: 'y', version: 2 },
+    });
+    expect(mismatch.status).toBe(400);
+    expect(await mismatch.json()).toMatchObject({ error: { code: 'version_mismatch' } });
+    const empty = await user.request(`/api/notes/${note.id}`, { method: 'PATCH', json: { version: 1 } });
+    expect(empty.status).toBe(400);
+    const still = (await (await user.request(`/api/notes/${note.id}`)).json()) as NoteJson;
+    expect(still.version).toBe(1); // neither bumped the version
+  });
+
+  it('trims titles and refuses one that is only white space', async () => {
+    const user = t.client();
+    await user.signup();
+    const created = await user.request('/api/notes', {
+      method: 'POST',
+      json: { title: '  Padded  ', body: '' },
+    });
+    expect(((await created.json()) as NoteJson).title).toBe('Padded');
+    const blank = await user.request('/api/notes', { method: 'POST', json: { title: '   ', body: '' } });
+    expect(blank.status).toBe(400);
   });
 });

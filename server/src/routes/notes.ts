@@ -86,6 +86,9 @@ function expectedVersion(c: Context, given: number | undefined): number {
     if (!Number.isInteger(version) || version < 1 || version > 2_147_483_647) {
       throw new ApiError(400, 'invalid_if_match', 'If-Match must be the note\'s version, e.g. "3".');
     }
+    if (given !== undefined && given !== version) {
+      throw new ApiError(400, 'version_mismatch', 'If-Match and version name different versions; send one.');
+    }
     return version;
   }
   if (given === undefined) {

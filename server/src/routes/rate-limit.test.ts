@@ -41,6 +41,19 @@ describe('rate limits on sign-in and sign-up', () => {
     expect((await attempt(PASSWORD)).status).toBe(200);
   });
 
+  it('limits sign-up probes of one email: the 11th attempt gets 429', async () => {
+    await t.db.sql`delete from rate_limits`;
+    const email = `probed-${Date.now()}@example.test`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const response = await t
+        .client()
+        .request('/api/auth/signup', { method: 'POST', json: { email, password: PASSWORD } });
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([201, ...Array(9).fill(409), 429]);
+  });
+
   it('limits one client address across accounts, and sign-up counts too', async () => {
     await t.db.sql`delete from rate_limits`;
     // Without TRUST_PROXY, X-Forwarded-For is ignored: every request here has the same address.

@@ -9,7 +9,10 @@ const MAX_BODY_BYTES = 100 * 1024;
 const noNul = (value: string) => !value.includes('\u0000');
 const NUL_MESSAGE = 'must not contain NUL characters';
 
-const text = (max: number) => z.string().max(max).refine(noNul, NUL_MESSAGE);
+const wellFormed = (value: string) => value.isWellFormed();
+const UNICODE_MESSAGE = 'must be valid Unicode text (no lone surrogates)';
+const text = (max: number) =>
+  z.string().max(max).refine(noNul, NUL_MESSAGE).refine(wellFormed, UNICODE_MESSAGE);
 
 export const Email = z
   .string()
@@ -31,10 +34,18 @@ export const Account = z.object({ id: z.uuid(), email: z.string() }).openapi('Ac
 
 export const Version = z.number().int().min(1).max(2_147_483_647).openapi({ example: 1 });
 
-export const Title = text(200).min(1, 'must not be empty').openapi({ example: 'Groceries' });
+export const Title = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(200)
+  .refine(noNul, NUL_MESSAGE)
+  .refine(wellFormed, UNICODE_MESSAGE)
+  .openapi({ example: 'Groceries' });
 export const NoteBody = z
   .string()
   .refine(noNul, NUL_MESSAGE)
+  .refine(wellFormed, UNICODE_MESSAGE)
   .refine((value) => Buffer.byteLength(value) <= MAX_BODY_BYTES, `must be at most ${MAX_BODY_BYTES} bytes`)
   .openapi({ example: 'Milk, eggs, coffee.' });
 
@@ -53,6 +64,10 @@ export const NoteInput = z.strictObject({ title: Title, body: NoteBody.default('
 
 export const NotePatch = z
   .strictObject({ title: Title.optional(), body: NoteBody.optional(), version: Version.optional() })
+  .refine(
+    (patch) => patch.title !== undefined || patch.body !== undefined,
+    'change the title or the body (or both)',
+  )
   .openapi('NotePatch', { description: 'Send `version` here or the current version in `If-Match`.' });
 
 export const NoteList = z

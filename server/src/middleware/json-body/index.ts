@@ -21,9 +21,7 @@ export function jsonBody(options: { maxBytes: number }): MiddlewareHandler[] {
     },
   });
   const parse: MiddlewareHandler = async (c, next) => {
-    const hasBody =
-      c.req.header('transfer-encoding') !== undefined || Number(c.req.header('content-length') ?? 0) > 0;
-    if (!hasBody || c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    if (c.req.raw.body === null || c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const mediaType = (c.req.header('content-type') ?? '').split(';')[0]?.trim() ?? '';
     if (!JSON_TYPE.test(mediaType)) {
       throw new ApiError(415, 'unsupported_media_type', 'Send the request body as application/json.');
