@@ -83,6 +83,9 @@ async function main(): Promise<void> {
       DATABASE_URL: databaseUrl,
       PORT: String(apiPort),
       HOST: '127.0.0.1',
+      // Development: one worker (fast restarts under --watch) and no load balancer to wait for.
+      WEB_CONCURRENCY: process.env.WEB_CONCURRENCY ?? '1',
+      SHUTDOWN_DELAY_MS: process.env.SHUTDOWN_DELAY_MS ?? '0',
       GIT_SHA: process.env.GIT_SHA ?? gitSha(),
     },
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EnvError, parseEnv } from '#src/env-contract.ts';
 import { dbEnvSchema } from '#src/env.ts';
+import { EnvError, parseEnv } from '#src/env-contract.ts';
 
 describe('parseEnv', () => {
   it('applies defaults to a valid environment', () => {

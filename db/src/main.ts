@@ -1,8 +1,9 @@
 /** @module The migrate command: `node db/src/main.ts [--status]`, and the entry point of the migration job image. */
-import { loadEnvOrExit } from '#src/env-contract.ts';
-import { dbEnvSchema } from '#src/env.ts';
-import { migrate, migrationStatus } from '#src/migrate.ts';
+
 import postgres from 'postgres';
+import { dbEnvSchema } from '#src/env.ts';
+import { loadEnvOrExit } from '#src/env-contract.ts';
+import { migrate, migrationStatus } from '#src/migrate.ts';
 
 const env = loadEnvOrExit(dbEnvSchema);
 const log = (line: string) => process.stdout.write(`migrate: ${line}\n`);

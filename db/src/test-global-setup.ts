@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from '#src/embedded-postgres.ts';
 import { withDatabase } from '#src/connection-url.ts';
+import { startEmbeddedPostgres } from '#src/embedded-postgres.ts';
 import { migrate } from '#src/migrate.ts';
 import '#src/testing.ts'; // the ProvidedContext keys this setup provides
 

@@ -8,6 +8,7 @@ import { serveClusterMetrics } from '#src/cluster-metrics.ts';
 import type { ServerEnv } from '#src/env.ts';
 import type { Logger } from '#src/logger.ts';
 import type { Sizing } from '#src/sizing/index.ts';
+import { SHUTDOWN_MESSAGE } from '#src/worker.ts';
 
 /** More crashes than this within {@link CRASH_WINDOW_MS} is a crash loop: restarting will not help. */
 const MAX_CRASHES = 10;
@@ -67,7 +68,7 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing): vo
     }
     stopping = true;
     logger.info({ signal, workers: workers.length }, 'draining workers');
-    for (const worker of workers) worker.process.kill('SIGTERM');
+    for (const worker of workers) worker.send({ type: SHUTDOWN_MESSAGE });
     const deadline = setTimeout(
       () => {
         logger.error('workers did not stop in time; killing them');

@@ -14,6 +14,9 @@ import type { Logger } from '#src/logger.ts';
 import type { Sizing } from '#src/sizing/index.ts';
 import { APP_NAME, APP_VERSION } from '#src/version.ts';
 
+/** What the primary sends a worker to make it drain. */
+export const SHUTDOWN_MESSAGE = 'plumb:shutdown';
+
 export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing): Promise<void> {
   const db = createDatabase({
     url: env.DATABASE_URL,
@@ -44,11 +47,17 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
     process.exit(1);
   });
 
-  const drain = async (signal: string) => {
-    if (draining) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
+  let signalled = false;
+  const drain = async (signal: NodeJS.Signals | 'primary') => {
+    if (signal !== 'primary') {
+      // A second signal means "now" (a second Ctrl-C); the primary's request does not count as one.
+      if (signalled) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      signalled = true;
     }
+    if (draining) return;
     draining = true;
     logger.info({ signal, delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, 'draining');
     // /readyz answers 503 now; keep serving while load balancers notice.
@@ -69,4 +78,9 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
   };
   process.on('SIGTERM', () => void drain('SIGTERM'));
   process.on('SIGINT', () => void drain('SIGINT'));
+  // The primary asks over IPC, not with a signal: after Ctrl-C a worker has the terminal's SIGINT
+  // already, and a second signal means "exit now".
+  process.on('message', (message: { type?: string }) => {
+    if (message?.type === SHUTDOWN_MESSAGE) void drain('primary');
+  });
 }

@@ -8,12 +8,12 @@ import { hashPassword, verifyPassword } from '#src/auth/passwords.ts';
 import type { RateLimiter } from '#src/auth/rate-limit.ts';
 import { clearSessionCookie, type SessionStore, writeSessionCookie } from '#src/auth/sessions.ts';
 import { ApiError, unauthenticated } from '#src/errors.ts';
-import { type AuthEnv, requireAccount } from '#src/middleware/auth/index.ts';
 import type { Logger } from '#src/logger.ts';
+import { type AuthEnv, requireAccount } from '#src/middleware/auth/index.ts';
 import type { NotesRepository } from '#src/notes/repository.ts';
 import type { AuthConfig } from '#src/routes/auth.ts';
 import { apiRouter } from '#src/routes/router.ts';
-import { ChangePassword, ConfirmPassword, errors, Export, json, jsonBody } from '#src/routes/schemas.ts';
+import { ChangePassword, ConfirmPassword, Export, errors, json, jsonBody } from '#src/routes/schemas.ts';
 
 export interface AccountDeps {
   logger: Logger;

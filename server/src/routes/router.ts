@@ -1,7 +1,7 @@
 /** @module A router whose request validation failures become the API's one error shape. */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { AuthEnv } from '#src/middleware/auth/index.ts';
 import { ApiError, notFound, zodFields } from '#src/errors.ts';
+import type { AuthEnv } from '#src/middleware/auth/index.ts';
 
 /**
  * An OpenAPIHono router. A bad path parameter is a 404 (an id that cannot exist is not found);

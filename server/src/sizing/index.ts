@@ -1,11 +1,11 @@
 /** @module Sizing from the environment: detect the container, apply the operator's overrides, decide. */
 import type { ServerEnv } from '#src/env.ts';
 import { BudgetError } from '#src/sizing/budget.ts';
-import { type Sizing, SizingError, decideSizing } from '#src/sizing/decide.ts';
+import { decideSizing, type Sizing, SizingError } from '#src/sizing/decide.ts';
 import { type DetectOptions, detectResources } from '#src/sizing/detect.ts';
 
 export { BudgetError, connectionBudget, MAX_POOL_PER_WORKER } from '#src/sizing/budget.ts';
-export { type Sizing, SizingError, decideSizing } from '#src/sizing/decide.ts';
+export { decideSizing, type Sizing, SizingError } from '#src/sizing/decide.ts';
 export { detectResources } from '#src/sizing/detect.ts';
 
 type SizingEnv = Pick<

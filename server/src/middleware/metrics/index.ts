@@ -2,10 +2,11 @@
  * @module Prometheus metrics: request count and duration by route and status, in-flight database
  * work, and the process's own metrics, at `GET /metrics` (optionally behind a bearer token).
  */
+
+import cluster from 'node:cluster';
 import { timingSafeEqual } from 'node:crypto';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
-import cluster from 'node:cluster';
 import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
@@ -18,7 +19,11 @@ export function createMetrics(options: { dbInFlight: () => number }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // In a cluster worker, the primary's aggregator collects from this registry.
-  if (cluster.isWorker) AggregatorRegistry.setRegistries([registry]);
+  // (prom-client installs a worker's answering listener only when an AggregatorRegistry is made.)
+  if (cluster.isWorker) {
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([registry]);
+  }
   const labelNames = ['method', 'route', 'status'] as const;
   const requests = new Counter({
     name: 'http_requests_total',

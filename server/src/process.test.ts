@@ -1,0 +1,246 @@
+/**
+ * The real server process on a real database, over loopback: cluster and single-worker modes,
+ * drain under load, a killed worker replaced. Bounded in time; traffic only to 127.0.0.1.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@plumb/db/embedded';
+import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+const children: ChildProcess[] = [];
+
+async function startServer(db: TestDatabase, env: Record<string, string>) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [main], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATABASE_URL: db.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const status = await fetch(`${base}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) break;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { child, base, output: () => output };
+}
+
+const workerPids = (pid: number) =>
+  execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
+
+async function signedInCookie(base: string): Promise<string> {
+  const response = await fetch(`${base}/api/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      email: `load-${Date.now()}-${Math.random()}@example.test`,
+      password: 'load test password',
+    }),
+  });
+  if (response.status !== 201) throw new Error(`signup: ${response.status}`);
+  return (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+}
+
+/**
+ * Steady traffic from `loops` concurrent clients until `stop()`. With `readyz`, it behaves like a
+ * load balancer: it checks readiness every 100 ms and sends no new request once the server says
+ * it is not ready (what SHUTDOWN_DELAY_MS gives it time to notice).
+ */
+function steadyTraffic(url: string, cookie: string, loops: number, readyz?: string) {
+  const counts = { ok: 0, failed: [] as string[] };
+  let running = true;
+  let routable = true;
+  const balancer = readyz
+    ? (async () => {
+        while (running && routable) {
+          const status = await fetch(readyz).then(
+            (r) => r.status,
+            () => 0,
+          );
+          if (status !== 200) routable = false;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })()
+    : Promise.resolve();
+  const loop = async () => {
+    while (running && routable) {
+      try {
+        const response = await fetch(url, { headers: { cookie } });
+        await response.arrayBuffer();
+        if (response.status === 200) counts.ok++;
+        else counts.failed.push(`status ${response.status}`);
+      } catch (error) {
+        counts.failed.push((error as { cause?: { code?: string } }).cause?.code ?? String(error));
+      }
+    }
+  };
+  const done = Promise.all([balancer, ...Array.from({ length: loops }, loop)]);
+  return {
+    counts,
+    stop: async () => {
+      running = false;
+      await done;
+    },
+    done,
+  };
+}
+
+describe('the server process', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+  });
+  afterAll(() => db.drop());
+
+  it('runs a primary with WEB_CONCURRENCY workers, each with the decided heap, and reports its sizing', async () => {
+    const { child, base } = await startServer(db, {
+      WEB_CONCURRENCY: '2',
+      MEMORY_LIMIT: '2Gi',
+      CPU_LIMIT: '2',
+    });
+    const info = (await (await fetch(`${base}/api/info`)).json()) as { sizing: Record<string, unknown> };
+    expect(info.sizing).toMatchObject({
+      cpu: 2,
+      memoryBytes: 2 * 1024 ** 3,
+      workers: 2,
+      poolMax: 10,
+      source: { cpu: 'CPU_LIMIT', memory: 'MEMORY_LIMIT', workers: 'WEB_CONCURRENCY', poolMax: 'budget' },
+    });
+    const pids = workerPids(child.pid as number);
+    expect(pids).toHaveLength(2);
+    // /metrics answers for every worker, whichever one serves it.
+    for (let i = 0; i < 10; i++) await (await fetch(`${base}/healthz`)).arrayBuffer();
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^http_requests_total\{method="GET",route="\/healthz",status="200"\} 10$/m);
+    for (const pid of pids) {
+      const args = execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+      expect(args).toContain(`--max-old-space-size=${info.sizing.heapMb}`);
+    }
+  });
+
+  it('runs one worker without a primary: the same pid, re-executed once with its heap flag', async () => {
+    const { child, base } = await startServer(db, { WEB_CONCURRENCY: '1', MEMORY_LIMIT: '512Mi' });
+    const info = (await (await fetch(`${base}/api/info`)).json()) as {
+      sizing: { workers: number; heapMb: number };
+    };
+    expect(info.sizing.workers).toBe(1);
+    expect(() => workerPids(child.pid as number)).toThrow(); // pgrep finds no children
+    const args = execFileSync('ps', ['-o', 'args=', '-p', String(child.pid)], { encoding: 'utf8' });
+    expect(args).toContain(`--max-old-space-size=${info.sizing.heapMb}`);
+  });
+
+  it('refuses a bad environment, naming every bad variable, and exits non-zero without a stack trace', async () => {
+    const child = spawn(process.execPath, [main], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: 'mysql://nope', PORT: '99999', LOG_LEVEL: 'loud' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(78);
+    expect(stderr).toMatch(/DATABASE_URL: must be a postgres:\/\//);
+    expect(stderr).toMatch(/PORT: /);
+    expect(stderr).toMatch(/LOG_LEVEL: /);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses more workers than its memory allows, before serving anything', async () => {
+    const child = spawn(process.execPath, [main], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATABASE_URL: db.url,
+        WEB_CONCURRENCY: '16',
+        MEMORY_LIMIT: '512Mi',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(78);
+    expect(stderr).toMatch(
+      /Cannot size the server: WEB_CONCURRENCY=16 needs more memory than the 512 MiB available/,
+    );
+  });
+
+  it.each(['1', '2'])(
+    'drains on SIGTERM with WEB_CONCURRENCY=%s: every accepted request completes, exit 0 in time',
+    async (workers) => {
+      const delayMs = 400;
+      const { child, base, output } = await startServer(db, {
+        WEB_CONCURRENCY: workers,
+        SHUTDOWN_DELAY_MS: String(delayMs),
+        SHUTDOWN_TIMEOUT_MS: '5000',
+      });
+      const cookie = await signedInCookie(base);
+      const traffic = steadyTraffic(`${base}/api/notes?limit=20`, cookie, 8, `${base}/readyz`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const before = traffic.counts.ok;
+      const signalled = Date.now();
+      child.kill('SIGTERM');
+      const exited = once(child, 'exit');
+      await Promise.race([traffic.done, new Promise((resolve) => setTimeout(resolve, 8_000))]);
+      await traffic.stop();
+      const [code] = await exited;
+      const tookMs = Date.now() - signalled;
+
+      expect(traffic.counts.failed, output()).toEqual([]);
+      expect(code).toBe(0);
+      expect(traffic.counts.ok).toBeGreaterThan(before); // served while the balancer noticed
+      expect(tookMs).toBeGreaterThanOrEqual(delayMs);
+      expect(tookMs).toBeLessThan(delayMs + 5_000 + 2_000);
+    },
+  );
+
+  it('replaces a worker killed with SIGKILL and keeps answering', async () => {
+    const { child, base, output } = await startServer(db, { WEB_CONCURRENCY: '2' });
+    const cookie = await signedInCookie(base);
+    const [victim, survivor] = workerPids(child.pid as number);
+    const traffic = steadyTraffic(`${base}/api/notes?limit=20`, cookie, 4);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    process.kill(victim as number, 'SIGKILL');
+    let replaced: number[] = [];
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      replaced = workerPids(child.pid as number);
+      if (replaced.length === 2 && !replaced.includes(victim as number)) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const okAtReplacement = traffic.counts.ok;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await traffic.stop();
+
+    expect(replaced).toHaveLength(2);
+    expect(replaced).toContain(survivor);
+    expect(replaced).not.toContain(victim);
+    expect(traffic.counts.ok).toBeGreaterThan(okAtReplacement); // still answering afterwards
+    // Only requests in flight on the killed worker may fail (at most one per client loop).
+    expect(traffic.counts.failed.length).toBeLessThanOrEqual(4);
+    expect(output()).toMatch(/worker died; replacing it/);
+  });
+});
