@@ -3,6 +3,7 @@
  * cluster primary with N workers, or alone when one worker is all that fits.
  */
 import cluster from 'node:cluster';
+import { getHeapStatistics } from 'node:v8';
 import { loadEnvOrExit } from '@plumb/db/env-contract';
 import { serverEnvSchema, workerEnvSchema } from '#src/env.ts';
 import { createLogger } from '#src/logger.ts';
@@ -33,15 +34,20 @@ if (cluster.isWorker) {
   if (workers > 1) {
     startPrimary(env, logger, sizing);
   } else {
-    // One worker runs without a primary. Its heap flag must be given at start: re-exec this same
-    // process (same pid, so it stays PID 1 in a container) with it, once.
+    // One worker runs without a primary. A heap limit is given at start: when V8's own default is
+    // larger than the decided heap, re-exec this same process (same pid, so it stays PID 1 in a
+    // container) once with the flag. When the default already fits, skip that second boot.
+    const defaultHeapMb = getHeapStatistics().heap_size_limit / 1024 / 1024;
     const wanted = heapArgs(process.execArgv, heapMb);
-    if (wanted.some((arg) => !process.execArgv.includes(arg))) {
+    const missing = wanted.some((arg) => !process.execArgv.includes(arg));
+    if (missing && defaultHeapMb > heapMb * 1.05) {
       process.execve?.(process.execPath, [process.execPath, ...wanted, ...process.argv.slice(1)], {
         ...process.env,
         UV_THREADPOOL_SIZE: String(uvThreadpoolSize),
       });
     }
+    // Not re-executed: libuv reads this when its pool first starts, which has not happened yet.
+    process.env.UV_THREADPOOL_SIZE = String(uvThreadpoolSize);
     await startWorker(env, logger, sizing);
   }
 }

@@ -1,0 +1,365 @@
+/**
+ * @module `npm run bench`: the production build of the server against a bare node:http floor and
+ * PostgreSQL's own ceiling (pgbench), on an embedded PostgreSQL seeded with 100,000 notes across
+ * 1,000 accounts. Load comes from autocannon in a separate process, on 127.0.0.1 only, for a bounded
+ * time. Prints a table and writes bench/results/bench.json.
+ *
+ *   npm run bench [-- --duration 10 --connections 64]
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { migrate } from '@plumb/db';
+import { freePort, startEmbeddedPostgres } from '@plumb/db/embedded';
+import postgres from 'postgres';
+import { hashPassword } from '#src/auth/passwords.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '64' },
+    skipBuild: { type: 'boolean', default: false },
+  },
+});
+const DURATION = Number(args.duration);
+const CONNECTIONS = Number(args.connections);
+const root = join(import.meta.dirname, '../..');
+const resultsDir = join(root, 'bench/results');
+const children = new Set<ChildProcess>();
+const log = (line: string) => process.stdout.write(`bench: ${line}\n`);
+
+type Load = { reqPerSec: number; p50: number; p99: number; errors: number; non2xx: number };
+
+async function main() {
+  await mkdir(resultsDir, { recursive: true });
+  if (!args.skipBuild) {
+    log('building the server (production bundle)…');
+    execFileSync('npm', ['run', 'build', '-w', 'server'], { cwd: root, stdio: 'ignore' });
+  }
+
+  const dir = await mkdtemp(join(os.tmpdir(), 'plumb-bench-'));
+  const pg = await startEmbeddedPostgres({
+    dataDir: join(dir, 'data'),
+    persistent: false,
+    settings: { max_connections: 200, shared_buffers: '512MB', synchronous_commit: 'off' },
+  });
+  try {
+    await pg.createDatabase('bench');
+    const url = pg.url('bench');
+    await migrate({ url });
+    const { token, accountId } = await seed(url);
+    const cookie = `plumb_session=${token}`;
+    const cpus = os.availableParallelism();
+    const results: Record<string, unknown> = {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus,
+      durationSeconds: DURATION,
+      connections: CONNECTIONS,
+      runs: [] as unknown[],
+    };
+    const runs = results.runs as unknown[];
+
+    for (const workers of [...new Set([1, cpus])]) {
+      const ours = await startServer('ours', ['server/dist/bin/server.js'], url, workers);
+      const health = await load(`${ours.base}/healthz`, '');
+      const list = await load(`${ours.base}/api/notes?limit=20`, cookie);
+      const oursRss = rssOf(ours.child.pid as number);
+      await stop(ours.child);
+
+      const bare = await startServer('bare', ['server/bench/bare-server.ts'], url, workers);
+      const bareList = await load(`${bare.base}/api/notes?limit=20`, cookie);
+      const bareRss = rssOf(bare.child.pid as number);
+      await stop(bare.child);
+
+      runs.push({ workers, server: 'ours', route: 'GET /healthz', ...health, rssMbPerWorker: oursRss });
+      runs.push({
+        workers,
+        server: 'ours',
+        route: 'GET /api/notes?limit=20',
+        ...list,
+        rssMbPerWorker: oursRss,
+      });
+      runs.push({
+        workers,
+        server: 'bare',
+        route: 'GET /api/notes?limit=20',
+        ...bareList,
+        rssMbPerWorker: bareRss,
+      });
+      runs.push({
+        workers,
+        server: 'ratio',
+        route: 'notes list ours/bare',
+        ratio: round(list.reqPerSec / bareList.reqPerSec, 3),
+      });
+    }
+
+    const ceiling = pgbench(url, accountId);
+    if (ceiling) {
+      results.pgbench = ceiling;
+      const best = Math.max(
+        ...runs
+          .filter(
+            (run) =>
+              (run as { server: string; route: string }).server === 'ours' &&
+              (run as { route: string }).route.startsWith('GET /api/notes'),
+          )
+          .map((run) => (run as Load).reqPerSec),
+      );
+      results.oursOverPgbench = round(best / ceiling.tps, 3);
+    }
+    results.coldStart = await coldStart(url);
+    await writeFile(join(resultsDir, 'bench.json'), `${JSON.stringify(results, null, 2)}\n`);
+    printTable(results);
+  } finally {
+    for (const child of children) child.kill('SIGKILL');
+    await pg.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** 1,000 accounts with 100 notes each, and a session for the first account. */
+async function seed(url: string): Promise<{ token: string; accountId: string }> {
+  const started = performance.now();
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const hash = await hashPassword('bench password 1');
+    await sql`
+      insert into accounts (email, password_hash)
+      select 'bench-' || i || '@example.test', ${hash} from generate_series(1, 1000) as i`;
+    await sql`
+      insert into notes (account_id, title, body, created_at, updated_at)
+      select a.id, 'Note ' || n, repeat('Plumbing notes, pipes and valves. ', 8),
+             now() - n * interval '1 minute', now() - n * interval '1 minute'
+      from accounts a cross join generate_series(1, 100) as n`;
+    await sql`analyze`;
+    const [account] = await sql<
+      { id: string }[]
+    >`select id from accounts where email = 'bench-1@example.test'`;
+    const token = randomBytes(32).toString('base64url');
+    await sql`
+      insert into sessions (id_hash, account_id, expires_at)
+      values (${createHash('sha256').update(token).digest()}, ${account?.id ?? ''}, now() + interval '1 day')`;
+    const [count] = await sql<{ n: number }[]>`select count(*)::int as n from notes`;
+    log(`seeded ${count?.n} notes across 1000 accounts in ${Math.round(performance.now() - started)} ms`);
+    return { token, accountId: account?.id ?? '' };
+  } finally {
+    await sql.end();
+  }
+}
+
+async function startServer(name: string, script: string[], url: string, workers: number) {
+  const port = await freePort();
+  const out = createWriteStream(join(resultsDir, `${name}-${workers}.log`));
+  const child = spawn(process.execPath, script, {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATABASE_URL: url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      WEB_CONCURRENCY: String(workers),
+      DB_MAX_CONNECTIONS: '200',
+      DB_POOL_MAX: '10',
+      SHUTDOWN_DELAY_MS: '0',
+      LOG_LEVEL: 'info',
+      AUTH_RATE_LIMIT_IP_MAX: '1000000',
+      AUTH_RATE_LIMIT_ACCOUNT_MAX: '1000000',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  children.add(child);
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  while (
+    (await fetch(`${base}/healthz`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200
+  ) {
+    if (Date.now() > deadline)
+      throw new Error(`${name} did not start; see bench/results/${name}-${workers}.log`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  log(`${name} server up with ${workers} worker(s)`);
+  return { child, base };
+}
+
+async function stop(child: ChildProcess) {
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+  children.delete(child);
+}
+
+/** autocannon in its own process: a warm-up, then the measured run. */
+async function load(url: string, cookie: string): Promise<Load> {
+  const run = async (seconds: number) => {
+    const argv = [
+      '-c',
+      String(CONNECTIONS),
+      '-d',
+      String(seconds),
+      '-j',
+      ...(cookie ? ['-H', `cookie=${cookie}`] : []),
+      url,
+    ];
+    const child = spawn(join(root, 'node_modules/.bin/autocannon'), argv, {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk) => (output += chunk));
+    await once(child, 'exit');
+    return JSON.parse(output) as {
+      requests: { average: number };
+      latency: { p50: number; p99: number };
+      errors: number;
+      non2xx: number;
+    };
+  };
+  await run(2);
+  const result = await run(DURATION);
+  const measured = {
+    reqPerSec: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+  log(
+    `${url.replace(/^http:\/\/[^/]+/, '')}: ${measured.reqPerSec} req/s, p50 ${measured.p50} ms, p99 ${measured.p99} ms`,
+  );
+  return measured;
+}
+
+/** Resident memory of each serving process (the workers, or the process itself), in MB. */
+function rssOf(pid: number): number[] {
+  let pids: number[];
+  try {
+    pids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map(Number);
+  } catch {
+    pids = [pid];
+  }
+  return pids.map((worker) => {
+    const status = execFileSync('cat', [`/proc/${worker}/status`], { encoding: 'utf8' });
+    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+  });
+}
+
+/** The same notes query through pgbench -M prepared: what the database alone can do. */
+function pgbench(url: string, accountId: string): { tps: number; clients: number } | undefined {
+  try {
+    execFileSync('pgbench', ['--version'], { stdio: 'ignore' });
+  } catch {
+    log('pgbench not found: the database ceiling is skipped (Debian: apt-get install postgresql-client)');
+    return undefined;
+  }
+  const script = join(resultsDir, 'notes-list.pgbench.sql');
+  const query =
+    'select id, title, body, version, created_at, updated_at, ' +
+    '(extract(epoch from created_at) * 1000000)::bigint::text from notes ' +
+    `where account_id = '${accountId}' order by created_at desc, id desc limit 21;\n`;
+  execFileSync('sh', ['-c', `cat > ${script}`], { input: query });
+  const parsed = new URL(url);
+  const output = execFileSync(
+    'pgbench',
+    [
+      '-n',
+      '-M',
+      'prepared',
+      '-c',
+      String(CONNECTIONS),
+      '-j',
+      '2',
+      '-T',
+      String(DURATION),
+      '-f',
+      script,
+      '-h',
+      parsed.hostname,
+      '-p',
+      parsed.port,
+      '-U',
+      parsed.username,
+      parsed.pathname.slice(1),
+    ],
+    { encoding: 'utf8', env: { ...process.env, PGPASSWORD: decodeURIComponent(parsed.password) } },
+  );
+  const tps = Number(/tps = ([\d.]+)/.exec(output)?.[1] ?? Number.NaN);
+  log(`pgbench (same notes query, ${CONNECTIONS} clients): ${Math.round(tps)} TPS`);
+  return { tps: Math.round(tps), clients: CONNECTIONS };
+}
+
+/** Spawn to the first 200 from /readyz, median of 5, one worker, bundled server. */
+async function coldStart(url: string): Promise<{ medianMs: number; runsMs: number[] }> {
+  const runsMs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const port = await freePort();
+    const started = performance.now();
+    const child = spawn(process.execPath, ['server/dist/bin/server.js'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATABASE_URL: url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        WEB_CONCURRENCY: '1',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: 'ignore',
+    });
+    children.add(child);
+    while (
+      (await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      )) !== 200
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    runsMs.push(Math.round(performance.now() - started));
+    await stop(child);
+  }
+  const medianMs = [...runsMs].sort((a, b) => a - b)[2] ?? Number.NaN;
+  log(`cold start to ready: median ${medianMs} ms (${runsMs.join(', ')})`);
+  return { medianMs, runsMs };
+}
+
+function printTable(results: Record<string, unknown>) {
+  const rows = results.runs as Record<string, unknown>[];
+  const lines = [
+    `| workers | server | route | req/s | p50 ms | p99 ms | errors | RSS MB per worker |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- |`,
+    ...rows.map((row) =>
+      row.server === 'ratio'
+        ? `| ${row.workers} | ratio | ${row.route} | **${row.ratio}** | | | | |`
+        : `| ${row.workers} | ${row.server} | ${row.route} | ${row.reqPerSec} | ${row.p50} | ${row.p99} | ${Number(row.errors) + Number(row.non2xx)} | ${(row.rssMbPerWorker as number[]).join(', ')} |`,
+    ),
+  ];
+  const pg = results.pgbench as { tps: number } | undefined;
+  if (pg)
+    lines.push(
+      '',
+      `pgbench, same query: ${pg.tps} TPS; best notes list ours/pgbench: ${results.oursOverPgbench}`,
+    );
+  const cold = results.coldStart as { medianMs: number; runsMs: number[] };
+  lines.push(
+    `cold start (spawn → /readyz 200, 1 worker): median ${cold.medianMs} ms (${cold.runsMs.join(', ')})`,
+  );
+  console.log(`\n${lines.join('\n')}\n\nsaved bench/results/bench.json`);
+}
+
+const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+await main();
