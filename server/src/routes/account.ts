@@ -83,7 +83,6 @@ export function accountRoutes(deps: AccountDeps) {
   }
 
   const routes = apiRouter();
-  routes.use('/account', requireAccount(sessions));
   routes.use('/account/*', requireAccount(sessions));
 
   routes.openapi(changePassword, async (c) => {

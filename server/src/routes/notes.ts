@@ -115,7 +115,6 @@ function conflictOr(result: WriteResult): Note {
 export function notesRoutes(deps: { notes: NotesRepository; sessions: SessionStore }) {
   const { notes } = deps;
   const routes = apiRouter();
-  routes.use('/notes', requireAccount(deps.sessions));
   routes.use('/notes/*', requireAccount(deps.sessions));
 
   routes.openapi(list, async (c) => {
