@@ -17,6 +17,7 @@ export default defineConfig({
           environment: 'happy-dom',
         },
       },
+      { test: { name: 'charts', include: ['charts/**/*.test.ts'], environment: 'node' } },
       { test: { name: 'tooling', include: ['scripts/**/*.test.ts'], environment: 'node' } },
     ],
     testTimeout: 20_000,

@@ -15,8 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import exitHook from 'async-exit-hook';
 import postgres from 'postgres';
 
-/** The PostgreSQL major version Plumb runs everywhere (../shared/DESIGN.md, contract 8). */
-export const POSTGRES_MAJOR = 18;
+export { POSTGRES_MAJOR } from '#src/postgres-version.ts';
 
 const USER = 'postgres';
 const PASSWORD = 'plumb-dev-only';

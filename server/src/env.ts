@@ -101,6 +101,11 @@ export const serverEnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000)
     .default(20_000)
     .describe('Then wait at most this long for requests in flight before closing their connections.'),
+  MIGRATE_ON_START: flag
+    .prefault('0')
+    .describe(
+      "Read by the image's entrypoint: apply migrations (under the advisory lock) before starting — for Render's free plan, which has no pre-deploy command.",
+    ),
   METRICS_ENABLED: flag
     .prefault('1')
     .describe('Serve Prometheus metrics at GET /metrics (1) or answer 404 (0).'),

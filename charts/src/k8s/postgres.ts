@@ -1,0 +1,190 @@
+/**
+ * @module The bundled PostgreSQL: a StatefulSet on a PersistentVolumeClaim, its tuning ConfigMap
+ * (with a checksum annotation, so a new tuning restarts it) and a nightly pg_dump CronJob.
+ */
+import { createHash } from 'node:crypto';
+import * as k8s from 'cdk8s-plus-34/lib/imports/k8s.js';
+import { Construct } from 'constructs';
+import {
+  type CommonProps,
+  containerSecurity,
+  fromSecret,
+  labels,
+  podSecurity,
+  resources,
+  SECRETS,
+  selector,
+  tmpMount,
+  tmpVolume,
+  value,
+} from '#src/k8s/common.ts';
+import { POSTGRES_PORT } from '#src/model.ts';
+import type { Plan } from '#src/sizing.ts';
+
+export interface PostgresProps extends CommonProps {
+  readonly image: string;
+  readonly plan: Plan;
+  /** Size of the data volume. @default '20Gi' */
+  readonly storage?: string;
+  /** Nightly pg_dump to a volume of its own. @default true */
+  readonly backups?: boolean;
+  /** Size of the backup volume. @default '20Gi' */
+  readonly backupStorage?: string;
+  /** StorageClass of both volumes. @default the cluster's default (k3s: local-path) */
+  readonly storageClassName?: string | undefined;
+}
+
+export const POSTGRES_NAME = 'plumb-postgres';
+/** The official image's postgres user. */
+const POSTGRES_UID = 999;
+const DATABASE = 'plumb';
+
+export class PostgresDatabase extends Construct {
+  constructor(scope: Construct, id: string, props: PostgresProps) {
+    super(scope, id);
+    const conf = `${[
+      "listen_addresses = '*'",
+      ...Object.entries(props.plan.postgres.settings).map(([name, setting]) => `${name} = '${setting}'`),
+    ].join('\n')}\n`;
+    const checksum = createHash('sha256').update(conf).digest('hex').slice(0, 16);
+    const meta = (name: string) => ({ name, labels: labels('postgres', props.version) });
+
+    new k8s.KubeConfigMap(this, 'tuning', {
+      metadata: meta(`${POSTGRES_NAME}-tuning`),
+      data: { 'postgresql.conf': conf },
+    });
+    new k8s.KubeServiceAccount(this, 'account', {
+      metadata: meta(POSTGRES_NAME),
+      automountServiceAccountToken: false,
+    });
+    new k8s.KubeService(this, 'service', {
+      metadata: meta(POSTGRES_NAME),
+      spec: {
+        selector: selector('postgres'),
+        ports: [
+          { name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres') },
+        ],
+      },
+    });
+    const ready: k8s.Probe = {
+      exec: { command: ['pg_isready', '-U', DATABASE, '-d', DATABASE, '-h', '127.0.0.1'] },
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+    };
+    new k8s.KubeStatefulSet(this, 'statefulset', {
+      metadata: meta(POSTGRES_NAME),
+      spec: {
+        serviceName: POSTGRES_NAME,
+        replicas: 1,
+        selector: { matchLabels: selector('postgres') },
+        template: {
+          metadata: {
+            labels: { ...labels('postgres', props.version), ...selector('postgres') },
+            annotations: { 'plumb.dev/tuning-checksum': checksum },
+          },
+          spec: {
+            serviceAccountName: POSTGRES_NAME,
+            automountServiceAccountToken: false,
+            securityContext: podSecurity(POSTGRES_UID),
+            terminationGracePeriodSeconds: 60,
+            containers: [
+              {
+                name: 'postgres',
+                image: props.image,
+                imagePullPolicy: 'IfNotPresent',
+                args: ['-c', 'config_file=/etc/postgresql/postgresql.conf'],
+                ports: [{ name: 'postgres', containerPort: POSTGRES_PORT }],
+                env: [
+                  value('POSTGRES_USER', DATABASE),
+                  value('POSTGRES_DB', DATABASE),
+                  fromSecret('POSTGRES_PASSWORD', SECRETS.database),
+                ],
+                resources: resources(props.plan.postgres),
+                securityContext: containerSecurity(POSTGRES_UID),
+                volumeMounts: [
+                  { name: 'data', mountPath: '/var/lib/postgresql' },
+                  { name: 'run', mountPath: '/var/run/postgresql' },
+                  { name: 'tuning', mountPath: '/etc/postgresql', readOnly: true },
+                  tmpMount,
+                ],
+                startupProbe: { ...ready, periodSeconds: 5, failureThreshold: 60 },
+                livenessProbe: { ...ready, failureThreshold: 6 },
+                readinessProbe: ready,
+              },
+            ],
+            volumes: [
+              { name: 'run', emptyDir: {} },
+              { name: 'tuning', configMap: { name: `${POSTGRES_NAME}-tuning` } },
+              tmpVolume,
+            ],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data', labels: labels('postgres', props.version) },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              storageClassName: props.storageClassName,
+              resources: { requests: { storage: k8s.Quantity.fromString(props.storage ?? '20Gi') } },
+            },
+          },
+        ],
+      },
+    });
+
+    if (props.backups ?? true) {
+      new k8s.KubePersistentVolumeClaim(this, 'backups', {
+        metadata: meta(`${POSTGRES_NAME}-backups`),
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: props.storageClassName,
+          resources: { requests: { storage: k8s.Quantity.fromString(props.backupStorage ?? '20Gi') } },
+        },
+      });
+      new k8s.KubeCronJob(this, 'backup', {
+        metadata: meta(`${POSTGRES_NAME}-backup`),
+        spec: {
+          schedule: '17 3 * * *',
+          concurrencyPolicy: 'Forbid',
+          successfulJobsHistoryLimit: 3,
+          failedJobsHistoryLimit: 3,
+          jobTemplate: {
+            spec: {
+              backoffLimit: 2,
+              template: {
+                metadata: { labels: { ...labels('backup', props.version), ...selector('backup') } },
+                spec: {
+                  restartPolicy: 'Never',
+                  automountServiceAccountToken: false,
+                  securityContext: podSecurity(POSTGRES_UID),
+                  containers: [
+                    {
+                      name: 'backup',
+                      image: props.image,
+                      imagePullPolicy: 'IfNotPresent',
+                      command: [
+                        'sh',
+                        '-c',
+                        `set -e; f=/backups/${DATABASE}-$(date +%Y%m%dT%H%M%S).dump; ` +
+                          `pg_dump -Fc -h ${POSTGRES_NAME} -U ${DATABASE} -f "$f.partial" ${DATABASE} && mv "$f.partial" "$f"; ` +
+                          `find /backups -name '*.dump' -mtime +14 -delete; ls -l /backups`,
+                      ],
+                      env: [fromSecret('PGPASSWORD', SECRETS.database, 'POSTGRES_PASSWORD')],
+                      resources: resources(props.plan.backup),
+                      securityContext: containerSecurity(POSTGRES_UID),
+                      volumeMounts: [{ name: 'backups', mountPath: '/backups' }, tmpMount],
+                    },
+                  ],
+                  volumes: [
+                    { name: 'backups', persistentVolumeClaim: { claimName: `${POSTGRES_NAME}-backups` } },
+                    tmpVolume,
+                  ],
+                },
+              },
+            },
+          },
+        },
+      });
+    }
+  }
+}

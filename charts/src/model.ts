@@ -1,0 +1,67 @@
+/**
+ * @module The deployment model: the units Plumb deploys, their images, ports, health paths and
+ * environment (taken from the deployables' own env schemas — there is no second list). Both
+ * renderings (Kubernetes manifests and the Render Blueprint) are made from it.
+ */
+import { clientEnvSchema } from '@plumb/client/env';
+import { dbEnvSchema, POSTGRES_MAJOR } from '@plumb/db';
+import { serverEnvSchema } from '@plumb/server/env';
+import type { z } from 'zod';
+
+export { POSTGRES_MAJOR };
+
+export interface ModelInput {
+  /** GitHub owner and repository: images are ghcr.io/<owner>/<repo>-client|server|db. */
+  owner: string;
+  repo: string;
+  /** Release version: the image tag (contract 7). */
+  version: string;
+}
+
+/** Both HTTP images listen here (contract 7). */
+export const HTTP_PORT = 8080;
+export const POSTGRES_PORT = 5432;
+
+export const health = {
+  server: { liveness: '/healthz', readiness: '/readyz' },
+  client: { liveness: '/healthz', readiness: '/healthz' },
+} as const;
+
+/** The environment each container reads: the zod schemas' keys, and which must be given. */
+export const envContract = {
+  server: schemaKeys(serverEnvSchema),
+  migrate: schemaKeys(dbEnvSchema),
+  client: {
+    // The client container's own settings (its entrypoint) plus the public CLIENT_* allow-list.
+    known: ['API_UPSTREAM', ...schemaKeys(clientEnvSchema as unknown as z.ZodObject).known],
+    required: ['API_UPSTREAM'],
+  },
+} as const;
+
+function schemaKeys(schema: z.ZodObject): { known: string[]; required: string[] } {
+  const known = Object.keys(schema.shape);
+  const required = known.filter((key) => {
+    const field = schema.shape[key] as z.ZodType;
+    return !field.safeParse(undefined).success;
+  });
+  return { known, required };
+}
+
+export function images(input: ModelInput) {
+  const base = `ghcr.io/${input.owner}/${input.repo}`.toLowerCase();
+  return {
+    client: `${base}-client:${input.version}`,
+    server: `${base}-server:${input.version}`,
+    migrate: `${base}-db:${input.version}`,
+    postgres: `postgres:${POSTGRES_MAJOR}-trixie`,
+  };
+}
+
+/** The shutdown timing the server uses by default (server/src/env.ts): the grace period must cover it. */
+export const serverShutdown = {
+  preStopSeconds: 5,
+  delayMs: serverEnvSchema.shape.SHUTDOWN_DELAY_MS.parse(undefined),
+  timeoutMs: serverEnvSchema.shape.SHUTDOWN_TIMEOUT_MS.parse(undefined),
+};
+export const terminationGracePeriodSeconds =
+  serverShutdown.preStopSeconds + Math.ceil((serverShutdown.delayMs + serverShutdown.timeoutMs) / 1000) + 10;

@@ -1,0 +1,126 @@
+/**
+ * @module The Render Blueprint (render.yaml) from the same model: client and server as image-backed
+ * web services, a managed PostgreSQL, plans from the sizing profiles, secrets generated or asked
+ * for, never written. Spec: https://render.com/docs/blueprint-spec
+ */
+import { health, images, type ModelInput, POSTGRES_MAJOR } from '#src/model.ts';
+
+/** Render's web service plans (CPU, memory) — https://render.com/pricing. */
+export const RENDER_WEB_PLANS = {
+  free: { cpu: 0.1, memoryMb: 512 },
+  starter: { cpu: 0.5, memoryMb: 512 },
+  standard: { cpu: 1, memoryMb: 2048 },
+  pro: { cpu: 2, memoryMb: 4096 },
+  'pro plus': { cpu: 4, memoryMb: 8192 },
+  'pro max': { cpu: 4, memoryMb: 16_384 },
+  'pro ultra': { cpu: 8, memoryMb: 32_768 },
+} as const;
+
+/**
+ * Managed PostgreSQL plans and their connection caps (100 below 8 GB of RAM, 200 below 16 GB,
+ * 400 below 32 GB, then 500).
+ */
+export const RENDER_DATABASE_PLANS = {
+  free: { maxConnections: 100 },
+  'basic-256mb': { maxConnections: 100 },
+  'basic-1gb': { maxConnections: 100 },
+  'basic-4gb': { maxConnections: 100 },
+  'pro-4gb': { maxConnections: 100 },
+  'pro-8gb': { maxConnections: 200 },
+  'pro-16gb': { maxConnections: 400 },
+} as const;
+
+/** The same profile names as the Kubernetes sizing, plus Render's free and starter tiers. */
+export const RENDER_PROFILES = {
+  free: { server: 'free', client: 'free', database: 'free' },
+  starter: { server: 'starter', client: 'starter', database: 'basic-256mb' },
+  small: { server: 'standard', client: 'starter', database: 'basic-1gb' },
+  medium: { server: 'pro', client: 'starter', database: 'pro-4gb' },
+  large: { server: 'pro plus', client: 'standard', database: 'pro-8gb' },
+} as const satisfies Record<
+  string,
+  {
+    server: keyof typeof RENDER_WEB_PLANS;
+    client: keyof typeof RENDER_WEB_PLANS;
+    database: keyof typeof RENDER_DATABASE_PLANS;
+  }
+>;
+export type RenderProfile = keyof typeof RENDER_PROFILES;
+
+export interface RenderOptions extends ModelInput {
+  profile: RenderProfile;
+  region?: string;
+  /** Name of registry credentials in the Render workspace, for a private GHCR package. @default none */
+  registryCredential?: string | undefined;
+}
+
+type EnvVar = Record<string, unknown>;
+
+/** The Blueprint as a plain object (serialized by the synth). */
+export function buildBlueprint(options: RenderOptions): Record<string, unknown> {
+  const plans = RENDER_PROFILES[options.profile];
+  const free = plans.server === 'free';
+  const image = images(options);
+  const region = options.region ?? 'frankfurt';
+  const creds = options.registryCredential
+    ? { creds: { fromRegistryCreds: { name: options.registryCredential } } }
+    : {};
+  const serverEnv: EnvVar[] = [
+    { key: 'DATABASE_URL', fromDatabase: { name: 'plumb-db', property: 'connectionString' } },
+    // Render's proxy in front of the client's nginx, then nginx; on the free plan nginx reaches the
+    // server through its public URL, which adds the server's own Render proxy.
+    { key: 'TRUST_PROXY', value: free ? '3' : '2' },
+    { key: 'COOKIE_SECURE', value: '1' },
+    { key: 'DB_MAX_CONNECTIONS', value: String(RENDER_DATABASE_PLANS[plans.database].maxConnections) },
+    { key: 'SERVER_REPLICAS', value: '1' },
+    // The server's public URL serves /metrics on the free plan: always behind a token.
+    { key: 'METRICS_TOKEN', generateValue: true },
+  ];
+  if (free) serverEnv.push({ key: 'MIGRATE_ON_START', value: '1' });
+  const server: Record<string, unknown> = {
+    type: 'web',
+    name: 'plumb-server',
+    runtime: 'image',
+    image: { url: image.server, ...creds },
+    plan: plans.server,
+    region,
+    healthCheckPath: health.server.readiness,
+    ...(free ? {} : { preDeployCommand: 'node /app/bin/migrate.js' }),
+    numInstances: 1,
+    maxShutdownDelaySeconds: 30,
+    autoDeployTrigger: 'off',
+    envVars: serverEnv,
+  };
+  const client: Record<string, unknown> = {
+    type: 'web',
+    name: 'plumb-client',
+    runtime: 'image',
+    image: { url: image.client, ...creds },
+    plan: plans.client,
+    region,
+    healthCheckPath: health.client.liveness,
+    numInstances: 1,
+    autoDeployTrigger: 'off',
+    envVars: [
+      free
+        ? // A free service cannot be reached on the private network: give its public URL once.
+          { key: 'API_UPSTREAM', sync: false }
+        : { key: 'API_UPSTREAM', fromService: { name: 'plumb-server', type: 'web', property: 'hostport' } },
+    ],
+  };
+  return {
+    services: [server, client],
+    databases: [
+      {
+        name: 'plumb-db',
+        databaseName: 'plumb',
+        user: 'plumb',
+        plan: plans.database,
+        region,
+        postgresMajorVersion: String(POSTGRES_MAJOR),
+        // Reachable from the services on the private network only.
+        ipAllowList: [],
+      },
+    ],
+  };
+}

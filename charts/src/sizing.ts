@@ -1,0 +1,192 @@
+/**
+ * @module One knob — a machine size or a named profile — becomes requests and limits for every pod,
+ * the server's workers and pool (the server's own decision function and connection budget, imported,
+ * not copied), and PGTune-style settings for the bundled PostgreSQL.
+ */
+import { connectionBudget, decideSizing } from '@plumb/server/sizing';
+
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+
+export interface Machine {
+  /** Whole machine: CPUs. */
+  cpu: number;
+  /** Whole machine: bytes of memory. */
+  memoryBytes: number;
+}
+
+/** The named sizes; a self-hoster can also give any `--cpu/--memory`. */
+export const PROFILES = {
+  small: { cpu: 2, memoryBytes: 4 * GiB },
+  medium: { cpu: 4, memoryBytes: 16 * GiB },
+  large: { cpu: 16, memoryBytes: 64 * GiB },
+} as const satisfies Record<string, Machine>;
+export type ProfileName = keyof typeof PROFILES;
+
+export interface Resources {
+  requests: { cpu: number; memoryBytes: number };
+  limits: { cpu: number; memoryBytes: number };
+}
+
+export interface Plan {
+  machine: Machine;
+  /** Kept for the OS, the kubelet and k3s itself. */
+  system: { cpu: number; memoryBytes: number };
+  server: Resources & { replicas: number; workers: number; poolMax: number; heapMb: number };
+  client: Resources & { replicas: number };
+  migrate: Resources;
+  backup: Resources;
+  postgres: Resources & { settings: Record<string, string> };
+  connections: { maxConnections: number; peak: number };
+}
+
+/** A size that cannot work; the message says what to change. */
+export class PlanError extends Error {
+  override name = 'PlanError';
+}
+
+const fixed = (cpu: number, memoryMb: number, limitMemoryMb = memoryMb): Resources => ({
+  requests: { cpu, memoryBytes: memoryMb * MiB },
+  limits: { cpu: Math.max(cpu, 0.5), memoryBytes: limitMemoryMb * MiB },
+});
+
+/** Rounds down to a multiple of `step`. */
+const down = (value: number, step: number) => Math.floor(value / step) * step;
+
+/**
+ * Plans one machine. The server gets what is left after the system, PostgreSQL, the client and the
+ * jobs, halved so that a second server pod fits during a rolling update (`maxSurge: 1`); its CPU
+ * limit may burst to the whole remainder.
+ *
+ * @example
+ * planMachine(PROFILES.small).server.workers; // 1
+ */
+export function planMachine(machine: Machine, options: { externalDatabase?: boolean } = {}): Plan {
+  if (!(machine.cpu >= 1) || !(machine.memoryBytes >= 1 * GiB)) {
+    throw new PlanError(
+      `A machine needs at least 1 CPU and 1 GiB; got ${machine.cpu} CPU and ${fmt(machine.memoryBytes)}.`,
+    );
+  }
+  const system = {
+    cpu: Math.max(0.25, down(machine.cpu * 0.1, 0.05)),
+    memoryBytes: Math.max(512 * MiB, down(machine.memoryBytes * 0.1, MiB)),
+  };
+  const allocatable = {
+    cpu: machine.cpu - system.cpu,
+    memoryBytes: machine.memoryBytes - system.memoryBytes,
+  };
+  const client = { ...fixed(0.1, 64, 128), replicas: 1 };
+  const migrate = fixed(0.1, 256);
+  const backup = fixed(0.1, 256);
+
+  const pgMemory = options.externalDatabase
+    ? 0
+    : Math.max(256 * MiB, down(allocatable.memoryBytes * 0.25, MiB));
+  const pgCpu = options.externalDatabase ? 0 : Math.max(0.25, down(allocatable.cpu * 0.25, 0.05));
+
+  const rest = {
+    cpu: allocatable.cpu - pgCpu - client.requests.cpu - migrate.requests.cpu - backup.requests.cpu,
+    memoryBytes:
+      allocatable.memoryBytes -
+      pgMemory -
+      client.limits.memoryBytes -
+      migrate.limits.memoryBytes -
+      backup.limits.memoryBytes,
+  };
+  // Two server pods must fit at once during a rollout.
+  const serverMemory = down(rest.memoryBytes / 2, MiB);
+  const serverCpuRequest = down(rest.cpu / 2, 0.05);
+  if (serverMemory < 384 * MiB || serverCpuRequest < 0.1) {
+    throw new PlanError(
+      `${machine.cpu} CPU / ${fmt(machine.memoryBytes)} leaves the server ${serverCpuRequest} CPU and ${fmt(serverMemory)} ` +
+        '(two pods must fit during a rolling update): give the machine more memory or CPU.',
+    );
+  }
+  const serverCpuLimit = Math.max(1, down(rest.cpu, 0.05));
+
+  // What the server itself will decide inside that pod, with the same function. Workers follow the
+  // CPU limit (the quota it will detect; CPU is shared during a rollout), memory the halved share.
+  const maxConnectionsWanted = 1000;
+  const decided = decideSizing({
+    cpu: serverCpuLimit,
+    cpuSource: 'CPU_LIMIT',
+    memoryBytes: serverMemory,
+    memorySource: 'MEMORY_LIMIT',
+    overrides: {},
+    budget: { maxConnections: maxConnectionsWanted, replicas: 1 },
+  });
+  // max_connections for the bundled PostgreSQL: exactly what the budget needs, plus headroom.
+  const needed = connectionBudget({
+    maxConnections: maxConnectionsWanted,
+    replicas: 1,
+    workers: decided.workers,
+  });
+  const maxConnections = needed.peakConnections + 10;
+  const budget = connectionBudget({ maxConnections, replicas: 1, workers: decided.workers });
+
+  return {
+    machine,
+    system,
+    server: {
+      requests: { cpu: serverCpuRequest, memoryBytes: serverMemory },
+      limits: { cpu: serverCpuLimit, memoryBytes: serverMemory },
+      replicas: 1,
+      workers: decided.workers,
+      poolMax: budget.poolMax,
+      heapMb: decided.heapMb,
+    },
+    client,
+    migrate,
+    backup,
+    postgres: {
+      requests: { cpu: pgCpu, memoryBytes: pgMemory },
+      limits: { cpu: Math.max(pgCpu, 1), memoryBytes: pgMemory },
+      settings: options.externalDatabase
+        ? {}
+        : pgTune(pgMemory, Math.max(1, Math.round(pgCpu)), maxConnections),
+    },
+    connections: { maxConnections, peak: budget.peakConnections },
+  };
+}
+
+/** PGTune-style settings for a "web application" workload on SSD storage. */
+export function pgTune(memoryBytes: number, cpus: number, maxConnections: number): Record<string, string> {
+  const mb = (bytes: number) => `${Math.max(1, Math.floor(bytes / MiB))}MB`;
+  const sharedBuffers = memoryBytes / 4;
+  const settings: Record<string, string> = {
+    max_connections: String(maxConnections),
+    shared_buffers: mb(sharedBuffers),
+    effective_cache_size: mb((memoryBytes * 3) / 4),
+    maintenance_work_mem: mb(Math.min(memoryBytes / 16, 2 * GiB)),
+    work_mem: `${Math.max(64, Math.floor((memoryBytes - sharedBuffers) / (maxConnections * 3) / 1024))}kB`,
+    wal_buffers: mb(Math.min(Math.max(sharedBuffers * 0.03, 64 * 1024), 16 * MiB)),
+    min_wal_size: '1GB',
+    max_wal_size: '4GB',
+    checkpoint_completion_target: '0.9',
+    default_statistics_target: '100',
+    random_page_cost: '1.1',
+    effective_io_concurrency: '200',
+    max_worker_processes: String(Math.max(8, cpus)),
+  };
+  if (cpus >= 4) {
+    settings.max_parallel_workers_per_gather = String(Math.floor(cpus / 2));
+    settings.max_parallel_workers = String(cpus);
+    settings.max_parallel_maintenance_workers = String(Math.floor(cpus / 2));
+  }
+  return settings;
+}
+
+/** Kubernetes quantities. */
+export const cpuQuantity = (cpu: number) => `${Math.round(cpu * 1000)}m`;
+export const memoryQuantity = (bytes: number) => `${Math.floor(bytes / MiB)}Mi`;
+const fmt = (bytes: number) => `${(bytes / GiB).toFixed(bytes % GiB === 0 ? 0 : 2)} GiB`;
+
+/** Reads `--cpu 8 --memory 32Gi` style input. */
+export function parseMachine(cpu: string, memory: string): Machine {
+  const match = /^(\d+(?:\.\d+)?)(Mi|Gi|Ti)$/.exec(memory);
+  if (!match?.[1] || !match[2] || !(Number(cpu) > 0)) {
+    throw new PlanError(`Give the machine as --cpu N --memory NNGi (got --cpu ${cpu} --memory ${memory}).`);
+  }
+  const unit = { Mi: MiB, Gi: GiB, Ti: 1024 * GiB }[match[2] as 'Mi' | 'Gi' | 'Ti'];
+  return { cpu: Number(cpu), memoryBytes: Number(match[1]) * unit };
+}
