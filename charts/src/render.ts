@@ -49,7 +49,7 @@ export type RenderProfile = keyof typeof RENDER_PROFILES;
 
 export interface RenderOptions extends ModelInput {
   profile: RenderProfile;
-  region?: string;
+  region?: string | undefined;
   /** Name of registry credentials in the Render workspace, for a private GHCR package. @default none */
   registryCredential?: string | undefined;
 }

@@ -5,6 +5,7 @@
  *   npm run synth -- [--profile small|medium|large | --cpu 8 --memory 32Gi] [--external-database]
  *                    [--host notes.example.com] [--tls-secret plumb-tls] [--cert-issuer letsencrypt]
  *                    [--image-pull-secret ghcr] [--no-backups] [--render-profile free|starter|small|medium|large]
+ *                    [--render-region frankfurt] [--render-registry-credential ghcr]
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
@@ -22,6 +23,8 @@ export interface SynthOptions extends Omit<StackOptions, 'plan'> {
   machine: Machine;
   profile: ProfileName | 'custom';
   renderProfile: RenderProfile;
+  renderRegion?: string | undefined;
+  renderRegistryCredential?: string | undefined;
 }
 
 /** What the repository commits: the release in package.json, its GitHub repository, the small profile. */
@@ -86,7 +89,17 @@ export function synthesize(options: SynthOptions): Map<string, string> {
         ),
     );
   }
-  files.set('render.yaml', yamlDocs([buildBlueprint({ ...options, profile: options.renderProfile })]));
+  files.set(
+    'render.yaml',
+    yamlDocs([
+      buildBlueprint({
+        ...options,
+        profile: options.renderProfile,
+        region: options.renderRegion,
+        registryCredential: options.renderRegistryCredential,
+      }),
+    ]),
+  );
   return files;
 }
 
@@ -129,6 +142,8 @@ if (import.meta.main) {
       'image-pull-secret': { type: 'string' },
       'no-backups': { type: 'boolean', default: false },
       'render-profile': { type: 'string' },
+      'render-region': { type: 'string' },
+      'render-registry-credential': { type: 'string' },
       check: { type: 'boolean', default: false },
     },
   });
@@ -156,6 +171,8 @@ if (import.meta.main) {
       certIssuer: values['cert-issuer'],
       imagePullSecret: values['image-pull-secret'],
       backups: !values['no-backups'],
+      renderRegion: values['render-region'],
+      renderRegistryCredential: values['render-registry-credential'],
     });
     const files = synthesize(options);
     if (values.check) {
