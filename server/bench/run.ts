@@ -5,6 +5,7 @@
  * time. Prints a table and writes bench/results/bench.json.
  *
  *   npm run bench [-- --duration 10 --connections 64]
+ *   npm run bench -- --soak 120 [--workers 1] [--profile]   # req/s and p99 per 10-s window, RSS start → end
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -24,6 +25,9 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '64' },
     skipBuild: { type: 'boolean', default: false },
+    soak: { type: 'string' },
+    workers: { type: 'string', default: '1' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const DURATION = Number(args.duration);
@@ -54,6 +58,10 @@ async function main() {
     await migrate({ url });
     const { token, accountId } = await seed(url);
     const cookie = `plumb_session=${token}`;
+    if (args.soak) {
+      await soak(url, cookie, Number(args.soak), Number(args.workers));
+      return;
+    }
     const cpus = os.availableParallelism();
     const results: Record<string, unknown> = {
       date: new Date().toISOString(),
@@ -154,7 +162,63 @@ async function seed(url: string): Promise<{ token: string; accountId: string }> 
   }
 }
 
-async function startServer(name: string, script: string[], url: string, workers: number) {
+/**
+ * The notes list at a fixed concurrency for `seconds`, in 10-second windows against one long-lived
+ * server: a server that slows down as it ages shows here, and not in a fresh 10-second run.
+ */
+async function soak(url: string, cookie: string, seconds: number, workers: number) {
+  const node = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, 'profiles')}`] : [];
+  const server = await startServer('soak', [...node, 'server/dist/bin/server.js'], url, workers, {
+    profiled: args.profile,
+  });
+  const pid = server.child.pid as number;
+  const rssStart = rssOf(pid);
+  const windows: { window: number; reqPerSec: number; p99: number; errors: number }[] = [];
+  for (let i = 0; i < Math.ceil(seconds / 10); i++) {
+    const result = await autocannon(`${server.base}/api/notes?limit=20`, cookie, 10);
+    windows.push({
+      window: i + 1,
+      reqPerSec: Math.round(result.requests.average),
+      p99: result.latency.p99,
+      errors: result.errors + result.non2xx,
+    });
+    log(
+      `window ${i + 1} (${(i + 1) * 10} s): ${windows.at(-1)?.reqPerSec} req/s, p99 ${windows.at(-1)?.p99} ms`,
+    );
+  }
+  const rssEnd = rssOf(pid);
+  await stop(server.child);
+  const first = windows[1] ?? windows[0]; // the first window after warm-up
+  const last = windows.at(-1);
+  const summary = {
+    date: new Date().toISOString(),
+    seconds,
+    workers,
+    connections: CONNECTIONS,
+    windows,
+    rssMbStart: rssStart,
+    rssMbEnd: rssEnd,
+    lastOverFirstReqPerSec: first && last ? round(last.reqPerSec / first.reqPerSec, 3) : null,
+    lastOverFirstP99: first && last ? round(last.p99 / first.p99, 3) : null,
+  };
+  await writeFile(
+    join(resultsDir, `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+    `${JSON.stringify(summary, null, 2)}\n`,
+  );
+  console.log(
+    `\n| window | req/s | p99 ms |\n| --- | --- | --- |\n${windows.map((w) => `| ${w.window} | ${w.reqPerSec} | ${w.p99} |`).join('\n')}\n\n` +
+      `last/first (after warm-up): req/s ${summary.lastOverFirstReqPerSec}, p99 ${summary.lastOverFirstP99}; ` +
+      `RSS ${rssStart.join('+')} MB → ${rssEnd.join('+')} MB`,
+  );
+}
+
+async function startServer(
+  name: string,
+  script: string[],
+  url: string,
+  workers: number,
+  extra: { profiled?: boolean } = {},
+) {
   const port = await freePort();
   const out = createWriteStream(join(resultsDir, `${name}-${workers}.log`));
   const child = spawn(process.execPath, script, {
@@ -171,6 +235,8 @@ async function startServer(name: string, script: string[], url: string, workers:
       LOG_LEVEL: 'info',
       AUTH_RATE_LIMIT_IP_MAX: '1000000',
       AUTH_RATE_LIMIT_ACCOUNT_MAX: '1000000',
+      // A profiled single worker must not re-execute itself (the profile would go with it).
+      ...(extra.profiled ? { NODE_OPTIONS: '--max-old-space-size=1024' } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -200,33 +266,28 @@ async function stop(child: ChildProcess) {
   children.delete(child);
 }
 
-/** autocannon in its own process: a warm-up, then the measured run. */
-async function load(url: string, cookie: string): Promise<Load> {
-  const run = async (seconds: number) => {
-    const argv = [
-      '-c',
-      String(CONNECTIONS),
-      '-d',
-      String(seconds),
-      '-j',
-      ...(cookie ? ['-H', `cookie=${cookie}`] : []),
-      url,
-    ];
-    const child = spawn(join(root, 'node_modules/.bin/autocannon'), argv, {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    let output = '';
-    child.stdout?.on('data', (chunk) => (output += chunk));
-    await once(child, 'exit');
-    return JSON.parse(output) as {
-      requests: { average: number };
-      latency: { p50: number; p99: number };
-      errors: number;
-      non2xx: number;
-    };
+/** One autocannon run in its own process. */
+async function autocannon(url: string, cookie: string, seconds: number) {
+  const argv = ['-c', String(CONNECTIONS), '-d', String(seconds), '-j'];
+  if (cookie) argv.push('-H', `cookie=${cookie}`);
+  const child = spawn(join(root, 'node_modules/.bin/autocannon'), [...argv, url], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  await once(child, 'exit');
+  return JSON.parse(output) as {
+    requests: { average: number };
+    latency: { p50: number; p99: number };
+    errors: number;
+    non2xx: number;
   };
-  await run(2);
-  const result = await run(DURATION);
+}
+
+/** A warm-up, then the measured run. */
+async function load(url: string, cookie: string): Promise<Load> {
+  await autocannon(url, cookie, 2);
+  const result = await autocannon(url, cookie, DURATION);
   const measured = {
     reqPerSec: Math.round(result.requests.average),
     p50: result.latency.p50,

@@ -11,6 +11,7 @@ import type { Database } from '#src/database.ts';
 import type { ServerEnv } from '#src/env.ts';
 import { errorHandler } from '#src/errors.ts';
 import type { Logger } from '#src/logger.ts';
+import { admission } from '#src/middleware/admission/index.ts';
 import type { AuthEnv } from '#src/middleware/auth/index.ts';
 import { jsonBody } from '#src/middleware/json-body/index.ts';
 import { createMetrics, metricsRoutes } from '#src/middleware/metrics/index.ts';
@@ -34,10 +35,12 @@ export interface AppConfig {
   corsOrigins: readonly string[];
   rateLimit: { windowSeconds: number; ipMax: number; accountMax: number };
   metrics: { enabled: boolean; token?: string | undefined };
+  /** Admission control per worker (bounded concurrency, queue and queueing delay). */
+  admission: { maxConcurrent: number; maxQueued: number; queueTimeoutMs: number };
 }
 
-/** The application settings an environment asks for. */
-export function appConfig(env: ServerEnv): AppConfig {
+/** The application settings an environment asks for, for a worker with `poolMax` connections. */
+export function appConfig(env: ServerEnv, poolMax = 10): AppConfig {
   return {
     sessionTtlHours: env.SESSION_TTL_HOURS,
     cookieSecure: env.COOKIE_SECURE,
@@ -49,6 +52,11 @@ export function appConfig(env: ServerEnv): AppConfig {
       accountMax: env.AUTH_RATE_LIMIT_ACCOUNT_MAX,
     },
     metrics: { enabled: env.METRICS_ENABLED, token: env.METRICS_TOKEN },
+    admission: {
+      maxConcurrent: env.MAX_CONCURRENT_REQUESTS ?? poolMax * 4,
+      maxQueued: env.MAX_QUEUED_REQUESTS,
+      queueTimeoutMs: env.REQUEST_QUEUE_TIMEOUT_MS,
+    },
   };
 }
 
@@ -59,6 +67,7 @@ export const defaultAppConfig: AppConfig = {
   corsOrigins: [],
   rateLimit: { windowSeconds: 60, ipMax: 30, accountMax: 10 },
   metrics: { enabled: true },
+  admission: { maxConcurrent: 40, maxQueued: 512, queueTimeoutMs: 1_000 },
 };
 
 export interface AppDeps {
@@ -122,6 +131,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
       }),
     );
   }
+  app.use('/api/*', admission(config.admission).middleware);
   app.use('/api/*', async (c, next) => {
     await next();
     // Answers are per account: no shared cache may keep them unless a route says otherwise.

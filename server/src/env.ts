@@ -93,6 +93,17 @@ export const serverEnvSchema = z.object({
   SERVER_REPLICAS: integer(1, 1000)
     .default(1)
     .describe('How many server replicas run, for the connection budget.'),
+  MAX_CONCURRENT_REQUESTS: integer(1, 100_000)
+    .optional()
+    .describe(
+      'API requests one worker runs at once before queueing the next; default 4 per database connection.',
+    ),
+  MAX_QUEUED_REQUESTS: integer(0, 100_000)
+    .default(512)
+    .describe('API requests one worker lets wait; past this, 503 with Retry-After at once.'),
+  REQUEST_QUEUE_TIMEOUT_MS: integer(1, 60_000)
+    .default(1_000)
+    .describe('Longest an API request waits for its turn before it gets 503 with Retry-After.'),
   SHUTDOWN_DELAY_MS: integer(0, 600_000)
     .default(3_000)
     .describe(

@@ -28,7 +28,7 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
   const app = createApp({
     db,
     logger,
-    config: appConfig(env),
+    config: appConfig(env, sizing.poolMax),
     info: { name: APP_NAME, version: APP_VERSION, gitSha: env.GIT_SHA ?? null },
     sizing,
     knownMigrations: await listMigrations(),
