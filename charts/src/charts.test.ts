@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { POSTGRES_MAJOR } from '@plumb/db';
@@ -44,7 +45,7 @@ beforeAll(async () => {
 
 const objectsOf = (files: Map<string, string>) =>
   [...files]
-    .filter(([path]) => path.startsWith('k8s/') && !path.endsWith('kustomization.yaml'))
+    .filter(([path]) => path.startsWith('k8s/base/') && !path.endsWith('kustomization.yaml'))
     .flatMap(([path, text]) => parseAllDocuments(text).map((doc) => ({ path, object: doc.toJS() as Obj })));
 
 describe('generated files', () => {
@@ -52,11 +53,11 @@ describe('generated files', () => {
     expect(await drift(synthesize(options))).toEqual([]);
   });
 
-  it('k8s/kustomization.yaml lists every workload file, and each overlay patches the base', async () => {
-    const kustomization = parse(await readFile(join(root, 'k8s/kustomization.yaml'), 'utf8')) as {
+  it('k8s/base lists every workload file; k8s/ and each overlay build on it', async () => {
+    const base = parse(await readFile(join(root, 'k8s/base/kustomization.yaml'), 'utf8')) as {
       resources: string[];
     };
-    expect(kustomization.resources.sort()).toEqual(
+    expect(base.resources.sort()).toEqual(
       [
         'client.yaml',
         'ingress.yaml',
@@ -67,11 +68,53 @@ describe('generated files', () => {
         'server.yaml',
       ].sort(),
     );
+    expect(parse(await readFile(join(root, 'k8s/kustomization.yaml'), 'utf8'))).toMatchObject({
+      resources: ['base'],
+    });
     for (const profile of Object.keys(PROFILES)) {
       const overlay = parse(await readFile(join(root, `k8s/overlays/${profile}/kustomization.yaml`), 'utf8'));
-      expect(overlay).toMatchObject({ resources: ['../..'], patches: [{ path: 'sized.yaml' }] });
+      expect(overlay).toMatchObject({ resources: ['../../base'], patches: [{ path: 'sized.yaml' }] });
+      const patches = parseAllDocuments(
+        await readFile(join(root, `k8s/overlays/${profile}/sized.yaml`), 'utf8'),
+      ).map((doc) => doc.toJS() as Obj);
+      // Sizes only: never an image (a pinned release must survive) and never the release's Job.
+      expect(JSON.stringify(patches)).not.toMatch(/"image"/);
+      expect(patches.map((patch) => patch.kind)).not.toContain('Job');
     }
   });
+
+  // kubectl's built-in kustomize (v4+) builds exactly what `kubectl apply -k` applies.
+  const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  const kustomizeVersion = Number(/Kustomize Version: v(\d+)/.exec(kubectl.stdout ?? '')?.[1] ?? 0);
+  if (kustomizeVersion < 4) {
+    if (process.env.CI === 'true') {
+      it('kubectl with kustomize v4+ is on PATH (required in CI)', () => {
+        expect.fail('kubectl with kustomize v4+ is missing: CI must build k8s/ and every overlay with it');
+      });
+    } else {
+      console.warn(
+        'charts: kubectl (kustomize v4+) not found; the kustomize build of k8s/ and its overlays is not checked here',
+      );
+    }
+  } else {
+    it.each(['k8s', ...Object.keys(PROFILES).map((p) => `k8s/overlays/${p}`)])(
+      '`kubectl kustomize %s` builds the sized stack',
+      (dir) => {
+        const built = spawnSync('kubectl', ['kustomize', join(root, dir)], { encoding: 'utf8' });
+        expect(built.stderr).toBe('');
+        const objects = parseAllDocuments(built.stdout).map((doc) => doc.toJS() as Obj);
+        const profile = dir.split('/')[2] as keyof typeof PROFILES | undefined;
+        const server = objects.find(
+          (object) => object.kind === 'Deployment' && (object.metadata as Obj).name === 'plumb-server',
+        ) as Obj;
+        const env = (((((server.spec as Obj).template as Obj).spec as Obj).containers as Obj[])[0]?.env ??
+          []) as Obj[];
+        const workers = env.find((e) => e.name === 'WEB_CONCURRENCY')?.value;
+        expect(workers).toBe(String(planMachine(PROFILES[profile ?? 'small']).server.workers));
+        expect(objects.filter((object) => object.kind === 'Job')).toHaveLength(1);
+      },
+    );
+  }
 
   it('render.yaml quotes "off" for YAML 1.1 readers and names PostgreSQL 18 from the model', async () => {
     const text = await readFile(join(root, 'render.yaml'), 'utf8');
@@ -123,6 +166,25 @@ describe.each(['committed', 'external database, TLS, pull secret', '64 CPU / 256
   },
 );
 
+describe('disruption budgets', () => {
+  it('exist for two or more replicas, never for one (it would block kubectl drain)', async () => {
+    const { buildStack } = await import('#src/k8s/stack.ts');
+    const plan = planMachine(PROFILES.large);
+    const kinds = (replicas: number) =>
+      [
+        ...buildStack({
+          ...options,
+          plan: { ...plan, server: { ...plan.server, replicas }, client: { ...plan.client, replicas } },
+        }).values(),
+      ]
+        .flat()
+        .filter((object) => object.kind === 'PodDisruptionBudget')
+        .map((object) => (object.metadata as Obj).name);
+    expect(kinds(1)).toEqual([]);
+    expect(kinds(2).sort()).toEqual(['plumb-client', 'plumb-server']);
+  });
+});
+
 describe('the external-database variant', () => {
   it('omits PostgreSQL, its tuning and its backups, and adds TLS and the pull secret', () => {
     const objects = objectsOf(variants.get('external database, TLS, pull secret') ?? new Map()).map(
@@ -133,6 +195,8 @@ describe('the external-database variant', () => {
     );
     const ingress = objects.find((object) => object.kind === 'Ingress') as { spec: Obj; metadata: Obj };
     expect(ingress.spec.tls).toEqual([{ hosts: ['plumb.example.com'], secretName: 'plumb-tls' }]);
+    // cert-manager's HTTP-01 solver must be reachable through the default-deny policy.
+    expect(objects.map((object) => (object.metadata as Obj).name)).toContain('plumb-acme-solver');
     expect(ingress.metadata.annotations).toEqual({ 'cert-manager.io/cluster-issuer': 'letsencrypt' });
     const server = objects.find((object) => object.kind === 'Deployment') as {
       spec: { template: { spec: Obj } };

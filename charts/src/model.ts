@@ -3,7 +3,7 @@
  * environment (taken from the deployables' own env schemas — there is no second list). Both
  * renderings (Kubernetes manifests and the Render Blueprint) are made from it.
  */
-import { clientEnvSchema } from '@plumb/client/env';
+import { clientContainerEnvSchema, clientEnvSchema } from '@plumb/client/env';
 import { dbEnvSchema, POSTGRES_MAJOR } from '@plumb/db';
 import { serverEnvSchema } from '@plumb/server/env';
 import type { z } from 'zod';
@@ -33,8 +33,11 @@ export const envContract = {
   migrate: schemaKeys(dbEnvSchema),
   client: {
     // The client container's own settings (its entrypoint) plus the public CLIENT_* allow-list.
-    known: ['API_UPSTREAM', ...schemaKeys(clientEnvSchema as unknown as z.ZodObject).known],
-    required: ['API_UPSTREAM'],
+    known: [
+      ...schemaKeys(clientContainerEnvSchema as unknown as z.ZodObject).known,
+      ...schemaKeys(clientEnvSchema as unknown as z.ZodObject).known,
+    ],
+    required: schemaKeys(clientContainerEnvSchema as unknown as z.ZodObject).required,
   },
 } as const;
 

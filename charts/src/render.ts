@@ -3,7 +3,7 @@
  * web services, a managed PostgreSQL, plans from the sizing profiles, secrets generated or asked
  * for, never written. Spec: https://render.com/docs/blueprint-spec
  */
-import { health, images, type ModelInput, POSTGRES_MAJOR } from '#src/model.ts';
+import { HTTP_PORT, health, images, type ModelInput, POSTGRES_MAJOR } from '#src/model.ts';
 
 /** Render's web service plans (CPU, memory) — https://render.com/pricing. */
 export const RENDER_WEB_PLANS = {
@@ -67,6 +67,8 @@ export function buildBlueprint(options: RenderOptions): Record<string, unknown> 
     : {};
   const serverEnv: EnvVar[] = [
     { key: 'DATABASE_URL', fromDatabase: { name: 'plumb-db', property: 'connectionString' } },
+    // Contract 7: 8080 everywhere (Render would otherwise set 10000, which carries no private traffic).
+    { key: 'PORT', value: String(HTTP_PORT) },
     // Render's proxy in front of the client's nginx, then nginx; on the free plan nginx reaches the
     // server through its public URL, which adds the server's own Render proxy.
     { key: 'TRUST_PROXY', value: free ? '3' : '2' },
@@ -102,6 +104,7 @@ export function buildBlueprint(options: RenderOptions): Record<string, unknown> 
     numInstances: 1,
     autoDeployTrigger: 'off',
     envVars: [
+      { key: 'PORT', value: String(HTTP_PORT) },
       free
         ? // A free service cannot be reached on the private network: give its public URL once.
           { key: 'API_UPSTREAM', sync: false }

@@ -52,41 +52,26 @@ const yamlDocs = (objects: unknown[]) =>
 export function synthesize(options: SynthOptions): Map<string, string> {
   const files = new Map<string, string>();
   const stack = buildStack({ ...options, plan: planMachine(options.machine, options) });
-  for (const [name, objects] of stack) files.set(`k8s/${name}`, yamlDocs(objects));
-  files.set(
-    'k8s/kustomization.yaml',
+  for (const [name, objects] of stack) files.set(`k8s/base/${name}`, yamlDocs(objects));
+  const kustomization = (body: Record<string, unknown>) =>
     HEADER +
-      stringify(
-        {
-          apiVersion: 'kustomize.config.k8s.io/v1beta1',
-          kind: 'Kustomization',
-          resources: [...stack.keys()],
-        },
-        { version: '1.1' },
-      ),
-  );
+    stringify(
+      { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', ...body },
+      { version: '1.1' },
+    );
+  files.set('k8s/base/kustomization.yaml', kustomization({ resources: [...stack.keys()] }));
+  // `kubectl apply -k k8s/` is the base (the committed size).
+  files.set('k8s/kustomization.yaml', kustomization({ resources: ['base'] }));
 
-  // One overlay per profile: the sized objects as patches over the base.
+  // One overlay per profile: only what the size changes, as patches over the base — never an
+  // image (so `kustomize edit set image` in the overlay pins a release) and never the Job.
   for (const [profile, machine] of Object.entries(PROFILES)) {
     const sized = buildStack({ ...options, plan: planMachine(machine, options) });
-    const patches = [...sized.values()]
-      .flat()
-      .filter((object) =>
-        ['Deployment', 'StatefulSet', 'ConfigMap', 'Job', 'CronJob'].includes(String(object.kind)),
-      );
+    const patches = [...sized.values()].flat().flatMap(sizePatch);
     files.set(`k8s/overlays/${profile}/sized.yaml`, yamlDocs(patches));
     files.set(
       `k8s/overlays/${profile}/kustomization.yaml`,
-      HEADER +
-        stringify(
-          {
-            apiVersion: 'kustomize.config.k8s.io/v1beta1',
-            kind: 'Kustomization',
-            resources: ['../..'],
-            patches: [{ path: 'sized.yaml' }],
-          },
-          { version: '1.1' },
-        ),
+      kustomization({ resources: ['../../base'], patches: [{ path: 'sized.yaml' }] }),
     );
   }
   files.set(
@@ -101,6 +86,42 @@ export function synthesize(options: SynthOptions): Map<string, string> {
     ]),
   );
   return files;
+}
+
+type Obj = Record<string, unknown>;
+
+/** The part of an object a size decides: replicas, containers' resources and env, PostgreSQL's tuning. */
+function sizePatch(object: Obj): Obj[] {
+  const metadata = object.metadata as Obj;
+  const head = {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    metadata: { name: metadata.name, namespace: metadata.namespace },
+  };
+  if (object.kind === 'ConfigMap') return [{ ...head, data: object.data }];
+  if (object.kind !== 'Deployment' && object.kind !== 'StatefulSet') return [];
+  const spec = object.spec as Obj;
+  const template = spec.template as Obj;
+  const pod = template.spec as Obj;
+  const annotations = (template.metadata as Obj).annotations;
+  return [
+    {
+      ...head,
+      spec: {
+        replicas: spec.replicas,
+        template: {
+          ...(annotations ? { metadata: { annotations } } : {}),
+          spec: {
+            containers: (pod.containers as Obj[]).map((container) => ({
+              name: container.name,
+              resources: container.resources,
+              ...(container.env ? { env: container.env } : {}),
+            })),
+          },
+        },
+      },
+    },
+  ];
 }
 
 async function listFiles(dir: string): Promise<string[]> {

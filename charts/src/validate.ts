@@ -228,8 +228,7 @@ export function blueprintProblems(blueprint: Obj): string[] {
     for (const key of contract.required)
       if (!keys.includes(key)) problems.push(`${service.name}: ${key} is required but not provided`);
     for (const key of keys)
-      if (!contract.known.includes(key) && key !== 'PORT')
-        problems.push(`${service.name}: ${key} is not in its env schema`);
+      if (!contract.known.includes(key)) problems.push(`${service.name}: ${key} is not in its env schema`);
   }
   return problems;
 }

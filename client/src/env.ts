@@ -15,6 +15,24 @@ export const clientEnvSchema = z.object({
 
 export type ClientEnv = z.output<typeof clientEnvSchema>;
 
+/**
+ * The client container's own settings, read by its entrypoint (nginx's configuration), never sent
+ * to the browser.
+ */
+export const clientContainerEnvSchema = z.object({
+  API_UPSTREAM: z
+    .string()
+    .check(
+      z.regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, 'must be http(s)://host[:port] or host:port'),
+      z.describe(
+        "Where nginx proxies /api/: the server, e.g. http://plumb-server:8080, Render's host:port (http assumed), or https://plumb-server.onrender.com.",
+      ),
+    ),
+  PORT: z
+    ._default(z.string().check(z.regex(/^\d{1,5}$/, 'must be a port number')), '8080')
+    .check(z.describe('Port nginx listens on.')),
+});
+
 declare global {
   /** Set by /env-config.js before the bundle runs (`window.__ENV__ = {…}`). */
   var __ENV__: Record<string, unknown> | undefined;

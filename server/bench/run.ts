@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
     soak: { type: 'string' },
     workers: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
+    'node-options': { type: 'string' },
   },
 });
 const DURATION = Number(args.duration);
@@ -237,6 +238,8 @@ async function startServer(
       AUTH_RATE_LIMIT_ACCOUNT_MAX: '1000000',
       // A profiled single worker must not re-execute itself (the profile would go with it).
       ...(extra.profiled ? { NODE_OPTIONS: '--max-old-space-size=1024' } : {}),
+      ...(args['node-options'] ? { NODE_OPTIONS: args['node-options'] } : {}),
+      ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

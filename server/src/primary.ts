@@ -7,6 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { serveClusterMetrics } from '#src/cluster-metrics.ts';
 import type { ServerEnv } from '#src/env.ts';
 import type { Logger } from '#src/logger.ts';
+import { SEMI_SPACE_MB } from '#src/sizing/decide.ts';
 import type { Sizing } from '#src/sizing/index.ts';
 import { SHUTDOWN_MESSAGE } from '#src/worker.ts';
 
@@ -15,12 +16,12 @@ const MAX_CRASHES = 10;
 const CRASH_WINDOW_MS = 60_000;
 const MAX_BACKOFF_MS = 10_000;
 
-/** `--max-old-space-size` of a worker; an operator's own NODE_OPTIONS setting wins. */
+/** A worker's heap flags (old space and semi-space); an operator's own NODE_OPTIONS setting wins. */
 export function heapArgs(execArgv: readonly string[], heapMb: number): string[] {
-  const own = execArgv.filter((arg) => !arg.startsWith('--max-old-space-size'));
+  const own = execArgv.filter((arg) => !/^--max-(old|semi)-space-size/.test(arg));
   return /--max-old-space-size/.test(process.env.NODE_OPTIONS ?? '')
     ? own
-    : [...own, `--max-old-space-size=${heapMb}`];
+    : [...own, `--max-old-space-size=${heapMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`];
 }
 
 export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing): void {

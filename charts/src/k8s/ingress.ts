@@ -21,6 +21,8 @@ export interface IngressProps {
 export class PublicIngress extends Construct {
   constructor(scope: Construct, id: string, props: IngressProps) {
     super(scope, id);
+    // cert-manager fills a Secret named in spec.tls: an issuer without a secret name gets a default one.
+    const tlsSecret = props.tlsSecret ?? (props.certIssuer ? 'plumb-tls' : undefined);
     new k8s.KubeIngress(this, 'ingress', {
       metadata: {
         name: 'plumb',
@@ -29,7 +31,7 @@ export class PublicIngress extends Construct {
       },
       spec: {
         ingressClassName: props.ingressClassName,
-        tls: props.tlsSecret ? [{ hosts: [props.host], secretName: props.tlsSecret }] : undefined,
+        tls: tlsSecret ? [{ hosts: [props.host], secretName: tlsSecret }] : undefined,
         rules: [
           {
             host: props.host,

@@ -12,6 +12,8 @@ export interface NetworkProps {
   readonly version: string;
   /** The database is outside the cluster: the server and the job may reach any address on 5432. */
   readonly externalDatabase: boolean;
+  /** cert-manager answers HTTP-01 challenges from a solver pod in this namespace. @default false */
+  readonly acmeSolver?: boolean;
 }
 
 const tcp = (port: number): k8s.NetworkPolicyPort => ({
@@ -62,6 +64,13 @@ export class NetworkPolicies extends Construct {
       policyTypes: ['Ingress', 'Egress'],
       egress: [toPostgres, dns],
     });
+    if (props.acmeSolver) {
+      policy('acme-solver', {
+        podSelector: { matchLabels: { 'acme.cert-manager.io/http01-solver': 'true' } },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ namespaceSelector: {} }], ports: [tcp(8089)] }],
+      });
+    }
     if (!props.externalDatabase) {
       policy('backup', {
         podSelector: { matchLabels: selector('backup') },

@@ -165,9 +165,17 @@ export class PostgresDatabase extends Construct {
                       command: [
                         'sh',
                         '-c',
-                        `set -e; f=/backups/${DATABASE}-$(date +%Y%m%dT%H%M%S).dump; ` +
-                          `pg_dump -Fc -h ${POSTGRES_NAME} -U ${DATABASE} -f "$f.partial" ${DATABASE} && mv "$f.partial" "$f"; ` +
-                          `find /backups -name '*.dump' -mtime +14 -delete; ls -l /backups`,
+                        // Each step on its own line so that `set -e` stops at a failed dump (a failure
+                        // left of && would not), and the Job fails instead of reporting success.
+                        [
+                          'set -eu',
+                          `f=/backups/${DATABASE}-$(date +%Y%m%dT%H%M%S).dump`,
+                          'rm -f /backups/*.partial',
+                          `pg_dump -Fc -h ${POSTGRES_NAME} -U ${DATABASE} -f "$f.partial" ${DATABASE}`,
+                          'mv "$f.partial" "$f"',
+                          "find /backups -name '*.dump' -mtime +14 -delete",
+                          'ls -l /backups',
+                        ].join('\n'),
                       ],
                       env: [fromSecret('PGPASSWORD', SECRETS.database, 'POSTGRES_PASSWORD')],
                       resources: resources(props.plan.backup),

@@ -69,8 +69,8 @@ export class ServerWorkload extends Construct {
                   fromSecret('METRICS_TOKEN', SECRETS.server, 'METRICS_TOKEN', true),
                   value('PORT', HTTP_PORT),
                   value('LOG_LEVEL', props.logLevel ?? 'info'),
-                  // The client's nginx is the one proxy in front (contract 2).
-                  value('TRUST_PROXY', 1),
+                  // Two proxies in front: the Ingress controller, then the client's nginx (contract 2).
+                  value('TRUST_PROXY', 2),
                   value('WEB_CONCURRENCY', plan.server.workers),
                   value('DB_POOL_MAX', plan.server.poolMax),
                   value('DB_MAX_CONNECTIONS', plan.connections.maxConnections),

@@ -68,6 +68,7 @@ export function buildStack(options: StackOptions): Map<string, Record<string, un
   new NetworkPolicies(chart('network'), 'network', {
     version: options.version,
     externalDatabase: options.externalDatabase ?? false,
+    acmeSolver: options.certIssuer !== undefined,
   });
 
   return new Map([...charts].map(([name, c]) => [`${name}.yaml`, c.toJson() as Record<string, unknown>[]]));
