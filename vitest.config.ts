@@ -17,6 +17,7 @@ export default defineConfig({
           environment: 'happy-dom',
         },
       },
+      { test: { name: 'client-nginx', include: ['client/nginx/**/*.test.ts'], environment: 'node' } },
       { test: { name: 'charts', include: ['charts/**/*.test.ts'], environment: 'node' } },
       { test: { name: 'tooling', include: ['scripts/**/*.test.ts'], environment: 'node' } },
     ],

@@ -1,0 +1,72 @@
+#!/bin/sh
+# Plumb client container start: check the settings, write /env-config.js from the CLIENT_*
+# variables (JSON-escaped, so no value can inject script) and nginx's configuration, all into
+# RUNTIME_DIR (the root filesystem stays read-only), then exec nginx in the foreground as PID 1.
+set -eu
+
+RUNTIME_DIR=${RUNTIME_DIR:-/tmp/plumb-client}
+WEB_ROOT=${WEB_ROOT:-/usr/share/nginx/html}
+TEMPLATE_DIR=${TEMPLATE_DIR:-/etc/plumb}
+PORT=${PORT:-8080}
+
+fail() {
+  echo "plumb-client: $*" >&2
+  exit 78
+}
+
+[ -n "${API_UPSTREAM:-}" ] || fail "API_UPSTREAM is required: where /api/ is proxied, e.g. http://plumb-server:8080"
+case "$API_UPSTREAM" in
+  http://* | https://*) ;;
+  *) API_UPSTREAM="http://$API_UPSTREAM" ;; # Render's fromService hostport is host:port
+esac
+API_UPSTREAM=${API_UPSTREAM%/}
+printf '%s' "$API_UPSTREAM" | grep -Eq '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$' ||
+  fail "API_UPSTREAM must be http(s)://host[:port] or host:port"
+printf '%s' "$PORT" | grep -Eq '^[0-9]{1,5}$' || fail "PORT must be a port number"
+
+CSP_CONNECT=''
+if [ -n "${CLIENT_API_URL:-}" ]; then
+  printf '%s' "$CLIENT_API_URL" | grep -Eq '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$' ||
+    fail "CLIENT_API_URL must be empty or an http(s) URL"
+  CSP_CONNECT=" $(printf '%s' "$CLIENT_API_URL" | sed -E 's#^(https?://[^/]+).*#\1#')"
+fi
+
+mkdir -p "$RUNTIME_DIR"
+
+# A JSON string literal for $1: quotes and backslashes escaped, control characters and < > &
+# written as \u00XX (so "</script>" cannot end a script), other bytes (UTF-8) kept.
+json_string() {
+  printf '%s' "$1" | LC_ALL=C awk '
+    BEGIN { for (i = 1; i < 256; i++) ord[sprintf("%c", i)] = i; ORS = ""; printf "\"" }
+    {
+      if (NR > 1) printf "\\n"
+      n = length($0)
+      for (i = 1; i <= n; i++) {
+        c = substr($0, i, 1); o = ord[c]
+        if (c == "\\") printf "\\\\"
+        else if (c == "\"") printf "\\\""
+        else if (o < 32 || o == 127 || c == "<" || c == ">" || c == "&") printf "\\u%04x", o
+        else printf "%s", c
+      }
+    }
+    END { printf "\"" }'
+}
+
+{
+  printf 'window.__ENV__ = {'
+  separator=''
+  for name in $(env | sed -n 's/^\(CLIENT_[A-Z0-9_]*\)=.*/\1/p' | sort -u); do
+    printf '%s"%s":%s' "$separator" "$name" "$(json_string "$(printenv "$name")")"
+    separator=','
+  done
+  printf '};\n'
+} > "$RUNTIME_DIR/env-config.js.tmp"
+mv "$RUNTIME_DIR/env-config.js.tmp" "$RUNTIME_DIR/env-config.js"
+
+export RUNTIME_DIR WEB_ROOT PORT API_UPSTREAM CSP_CONNECT
+# Only our variables are substituted; nginx's own $variables stay as they are.
+envsubst '${RUNTIME_DIR} ${WEB_ROOT} ${PORT} ${API_UPSTREAM}' < "$TEMPLATE_DIR/nginx.conf.template" > "$RUNTIME_DIR/nginx.conf"
+envsubst '${CSP_CONNECT}' < "$TEMPLATE_DIR/headers.conf.template" > "$RUNTIME_DIR/headers.conf"
+
+echo "plumb-client: serving $WEB_ROOT on :$PORT, /api/ → $API_UPSTREAM" >&2
+exec nginx -c "$RUNTIME_DIR/nginx.conf" -e stderr -g 'daemon off;'

@@ -1,0 +1,187 @@
+/**
+ * The client image's nginx configuration and entrypoint under a real nginx (Debian's, 1.22): the
+ * built app behind it, a hostile env-config.js, and /api/ proxied to the real server on the test
+ * database. Needs `nginx` on PATH: skipped with a message without it, failing when CI=true.
+ */
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
+import { serve } from '@hono/node-server';
+import { freePort } from '@plumb/db/embedded';
+import { createTestApp, relaxedConfig, type TestApp } from '@plumb/server/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const clientDir = join(import.meta.dirname, '..');
+const hasNginx = spawnSync('nginx', ['-v']).status === 0;
+if (!hasNginx && process.env.CI !== 'true') {
+  console.warn(
+    'client/nginx: nginx is not installed (apt-get install nginx); the nginx suite is not run here',
+  );
+}
+
+const HOSTILE = {
+  CLIENT_API_URL: '',
+  CLIENT_SCRIPT: '</script><script>alert(1)</script>',
+  CLIENT_QUOTES: `"double" 'single' \\back\\slash`,
+  CLIENT_LINES: 'one\ntwo\r\nthree\ttab',
+  CLIENT_UNICODE: 'héllo 🙂 \u2028 end',
+  NOT_PUBLIC_SECRET: 'must-not-leak',
+};
+
+describe.runIf(hasNginx || process.env.CI === 'true')('client nginx', () => {
+  let dir: string;
+  let nginx: ChildProcess;
+  let base: string;
+  let api: TestApp;
+  let apiServer: ReturnType<typeof serve>;
+
+  beforeAll(async () => {
+    if (!hasNginx) throw new Error('nginx is required in CI (apt-get install nginx)');
+    execFileSync('npm', ['run', 'build', '-w', 'client'], { cwd: join(clientDir, '..'), stdio: 'ignore' });
+    // nginx's workers run as an unprivileged user when the tests run as root: give them a readable copy.
+    dir = await mkdtemp(join(tmpdir(), 'plumb-nginx-'));
+    await cp(join(clientDir, 'dist'), join(dir, 'web'), { recursive: true });
+    await chmod(dir, 0o755);
+    execFileSync('chmod', ['-R', 'a+rX', dir]);
+
+    // nginx is the one proxy in front of the server here (TRUST_PROXY=1).
+    api = await createTestApp({ ...relaxedConfig, trustedProxies: 1 });
+    const apiPort = await freePort();
+    apiServer = serve({ fetch: api.app.fetch, port: apiPort, hostname: '127.0.0.1' });
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    nginx = spawn('sh', [join(clientDir, 'docker-entrypoint.sh')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...HOSTILE,
+        RUNTIME_DIR: join(dir, 'run'),
+        WEB_ROOT: join(dir, 'web'),
+        TEMPLATE_DIR: join(clientDir, 'nginx'),
+        PORT: String(port),
+        API_UPSTREAM: `127.0.0.1:${apiPort}`,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    nginx.stderr?.on('data', (chunk) => (stderr += chunk));
+    const deadline = Date.now() + 10_000;
+    while (
+      (await fetch(`${base}/healthz`).then(
+        (r) => r.status,
+        () => 0,
+      )) !== 200
+    ) {
+      if (Date.now() > deadline || nginx.exitCode !== null)
+        throw new Error(`nginx did not start:\n${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+
+  afterAll(async () => {
+    if (nginx && nginx.exitCode === null) {
+      nginx.kill('SIGQUIT');
+      await once(nginx, 'exit');
+    }
+    apiServer?.close();
+    await api?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers /healthz itself', async () => {
+    const response = await fetch(`${base}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('falls back to index.html for app routes, never cached, with the security headers', async () => {
+    const response = await fetch(`${base}/notes/some-id`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('<div id="app"></div>');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('content-security-policy')).toMatch(
+      /default-src 'self'; script-src 'self';.*frame-ancestors 'none'/,
+    );
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin');
+  });
+
+  it('serves hashed assets immutable and gzipped', async () => {
+    const index = await (await fetch(`${base}/`)).text();
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(index)?.[1];
+    expect(asset).toBeDefined();
+    const response = await fetch(`${base}${asset}`, {
+      headers: { 'accept-encoding': 'gzip' },
+      decompress: false,
+    } as RequestInit);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(response.headers.get('content-encoding')).toBe('gzip');
+    expect(response.headers.get('content-security-policy')).not.toBeNull();
+  });
+
+  it('writes env-config.js from the CLIENT_* variables only, escaped so no value can break out', async () => {
+    const response = await fetch(`${base}/env-config.js`);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const script = await response.text();
+    expect(script).not.toContain('</script>');
+    expect(script).not.toContain('must-not-leak');
+    const window: { __ENV__?: Record<string, string> } = {};
+    runInNewContext(script, { window });
+    const { NOT_PUBLIC_SECRET: _, ...publicOnes } = HOSTILE;
+    expect(window.__ENV__).toEqual(publicOnes);
+    // Nothing was written into the web root (it can be read-only).
+    await expect(readFile(join(dir, 'web', 'env-config.js'), 'utf8')).resolves.toBe(
+      await readFile(join(clientDir, 'public', 'env-config.js'), 'utf8'),
+    );
+  });
+
+  it('proxies /api/ to the server with X-Forwarded-* so sign-up works through one origin', async () => {
+    const info = await fetch(`${base}/api/info`);
+    expect(info.status).toBe(200);
+    expect(await info.json()).toMatchObject({ name: 'plumb' });
+    const signup = await fetch(`${base}/api/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: base },
+      body: JSON.stringify({ email: `nginx-${Date.now()}@example.test`, password: 'through the proxy' }),
+    });
+    expect(signup.status).toBe(201);
+    expect(signup.headers.get('set-cookie')).toMatch(/^plumb_session=/);
+  });
+
+  it('answers 503 JSON when the API cannot be reached', async () => {
+    apiServer.close();
+    apiServer.closeAllConnections?.();
+    const response = await fetch(`${base}/api/info`);
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('5');
+    expect(await response.json()).toMatchObject({ error: { code: 'api_unavailable' } });
+  });
+});
+
+describe('client entrypoint', () => {
+  it('refuses to start without API_UPSTREAM, saying what it needs', () => {
+    const result = spawnSync('sh', [join(clientDir, 'docker-entrypoint.sh')], {
+      env: { PATH: process.env.PATH ?? '' },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(78);
+    expect(result.stderr).toMatch(/API_UPSTREAM is required/);
+  });
+
+  it('refuses a malformed API_UPSTREAM or CLIENT_API_URL', () => {
+    for (const env of [
+      { API_UPSTREAM: 'http://x y' },
+      { API_UPSTREAM: 'srv:80', CLIENT_API_URL: 'javascript:alert(1)' },
+    ]) {
+      const result = spawnSync('sh', [join(clientDir, 'docker-entrypoint.sh')], {
+        env: { PATH: process.env.PATH ?? '', RUNTIME_DIR: join(tmpdir(), 'plumb-never'), ...env },
+        encoding: 'utf8',
+      });
+      expect(result.status).toBe(78);
+      expect(result.stderr).toMatch(/must be/);
+    }
+  });
+});
