@@ -153,7 +153,7 @@ describe.runIf(hasNginx || process.env.CI === 'true')('client nginx', () => {
 
   it('answers 503 JSON when the API cannot be reached', async () => {
     apiServer.close();
-    apiServer.closeAllConnections?.();
+    if ('closeAllConnections' in apiServer) apiServer.closeAllConnections();
     const response = await fetch(`${base}/api/info`);
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('5');

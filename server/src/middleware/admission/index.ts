@@ -46,7 +46,7 @@ export function admission(options: AdmissionOptions): Admission {
     }
   };
 
-  const middleware: MiddlewareHandler = async (c, next) => {
+  const middleware: MiddlewareHandler = async (_c, next) => {
     if (running < options.maxConcurrent) {
       running++;
     } else {
