@@ -18,6 +18,14 @@ export default defineConfig({
         },
       },
       { test: { name: 'client-nginx', include: ['client/nginx/**/*.test.ts'], environment: 'node' } },
+      {
+        test: {
+          name: 'client-e2e',
+          include: ['client/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+        },
+      },
       { test: { name: 'charts', include: ['charts/**/*.test.ts'], environment: 'node' } },
       { test: { name: 'tooling', include: ['scripts/**/*.test.ts'], environment: 'node' } },
     ],

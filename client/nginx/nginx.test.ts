@@ -3,20 +3,15 @@
  * built app behind it, a hostile env-config.js, and /api/ proxied to the real server on the test
  * database. Needs `nginx` on PATH: skipped with a message without it, failing when CI=true.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { chmod, cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
-import { serve } from '@hono/node-server';
-import { freePort } from '@plumb/db/embedded';
-import { createTestApp, relaxedConfig, type TestApp } from '@plumb/server/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ClientStack, clientDir, hasNginx, startClientStack } from '../test-support/stack.ts';
 
-const clientDir = join(import.meta.dirname, '..');
-const hasNginx = spawnSync('nginx', ['-v']).status === 0;
-if (!hasNginx && process.env.CI !== 'true') {
+if (!hasNginx() && process.env.CI !== 'true') {
   console.warn(
     'client/nginx: nginx is not installed (apt-get install nginx); the nginx suite is not run here',
   );
@@ -31,64 +26,15 @@ const HOSTILE = {
   NOT_PUBLIC_SECRET: 'must-not-leak',
 };
 
-describe.runIf(hasNginx || process.env.CI === 'true')('client nginx', () => {
-  let dir: string;
-  let nginx: ChildProcess;
+describe.runIf(hasNginx() || process.env.CI === 'true')('client nginx', () => {
+  let stack: ClientStack;
   let base: string;
-  let api: TestApp;
-  let apiServer: ReturnType<typeof serve>;
 
   beforeAll(async () => {
-    if (!hasNginx) throw new Error('nginx is required in CI (apt-get install nginx)');
-    execFileSync('npm', ['run', 'build', '-w', 'client'], { cwd: join(clientDir, '..'), stdio: 'ignore' });
-    // nginx's workers run as an unprivileged user when the tests run as root: give them a readable copy.
-    dir = await mkdtemp(join(tmpdir(), 'plumb-nginx-'));
-    await cp(join(clientDir, 'dist'), join(dir, 'web'), { recursive: true });
-    await chmod(dir, 0o755);
-    execFileSync('chmod', ['-R', 'a+rX', dir]);
-
-    // nginx is the one proxy in front of the server here (TRUST_PROXY=1).
-    api = await createTestApp({ ...relaxedConfig, trustedProxies: 1 });
-    const apiPort = await freePort();
-    apiServer = serve({ fetch: api.app.fetch, port: apiPort, hostname: '127.0.0.1' });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    nginx = spawn('sh', [join(clientDir, 'docker-entrypoint.sh')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...HOSTILE,
-        RUNTIME_DIR: join(dir, 'run'),
-        WEB_ROOT: join(dir, 'web'),
-        TEMPLATE_DIR: join(clientDir, 'nginx'),
-        PORT: String(port),
-        API_UPSTREAM: `127.0.0.1:${apiPort}`,
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    nginx.stderr?.on('data', (chunk) => (stderr += chunk));
-    const deadline = Date.now() + 10_000;
-    while (
-      (await fetch(`${base}/healthz`).then(
-        (r) => r.status,
-        () => 0,
-      )) !== 200
-    ) {
-      if (Date.now() > deadline || nginx.exitCode !== null)
-        throw new Error(`nginx did not start:\n${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    stack = await startClientStack(HOSTILE);
+    base = stack.base;
   });
-
-  afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
-      nginx.kill('SIGQUIT');
-      await once(nginx, 'exit');
-    }
-    apiServer?.close();
-    await api?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.close());
 
   it('answers /healthz itself', async () => {
     const response = await fetch(`${base}/healthz`);
@@ -133,7 +79,7 @@ describe.runIf(hasNginx || process.env.CI === 'true')('client nginx', () => {
     const { NOT_PUBLIC_SECRET: _, ...publicOnes } = HOSTILE;
     expect(window.__ENV__).toEqual(publicOnes);
     // Nothing was written into the web root (it can be read-only).
-    await expect(readFile(join(dir, 'web', 'env-config.js'), 'utf8')).resolves.toBe(
+    await expect(readFile(join(stack.dir, 'web', 'env-config.js'), 'utf8')).resolves.toBe(
       await readFile(join(clientDir, 'public', 'env-config.js'), 'utf8'),
     );
   });
@@ -152,8 +98,7 @@ describe.runIf(hasNginx || process.env.CI === 'true')('client nginx', () => {
   });
 
   it('answers 503 JSON when the API cannot be reached', async () => {
-    apiServer.close();
-    if ('closeAllConnections' in apiServer) apiServer.closeAllConnections();
+    await stack.stopApi();
     const response = await fetch(`${base}/api/info`);
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBe('5');

@@ -17,6 +17,12 @@ export function NotesView(props: NotesViewProps) {
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string | undefined>();
   const [selected, setSelected] = useState<Note | 'new' | undefined>();
+  // A new editor only when the person opens another note (not when a new note gets its id on save).
+  const [editorKey, setEditorKey] = useState(0);
+  const open = (target: Note | 'new') => {
+    setSelected(target);
+    setEditorKey((k) => k + 1);
+  };
   const generation = useRef(0);
 
   const load = async (q: string, after: string | null) => {
@@ -61,7 +67,7 @@ export function NotesView(props: NotesViewProps) {
               onInput={(e) => setQuery(e.currentTarget.value)}
             />
           </label>
-          <button type="button" onClick={() => setSelected('new')}>
+          <button type="button" onClick={() => open('new')}>
             New note
           </button>
         </div>
@@ -80,7 +86,7 @@ export function NotesView(props: NotesViewProps) {
                 type="button"
                 class="note-item"
                 aria-current={selected !== 'new' && selected?.id === note.id ? 'true' : undefined}
-                onClick={() => setSelected(note)}
+                onClick={() => open(note)}
               >
                 <span class="note-title">{note.title}</span>
                 <span class="note-meta">{new Date(note.updatedAt).toLocaleString()}</span>
@@ -97,7 +103,7 @@ export function NotesView(props: NotesViewProps) {
       </section>
       {selected && (
         <NoteEditor
-          key={selected === 'new' ? 'new' : selected.id}
+          key={editorKey}
           note={selected === 'new' ? undefined : selected}
           onSaved={replace}
           onDeleted={(id) => {
