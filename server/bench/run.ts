@@ -175,7 +175,9 @@ async function soak(url: string, cookie: string, seconds: number, workers: numbe
   const pid = server.child.pid as number;
   const rssStart = rssOf(pid);
   const windows: { window: number; reqPerSec: number; p99: number; errors: number }[] = [];
+  let rssAfterWarmUp: number[] = [];
   for (let i = 0; i < Math.ceil(seconds / 10); i++) {
+    if (i === 1) rssAfterWarmUp = rssOf(pid);
     const result = await autocannon(`${server.base}/api/notes?limit=20`, cookie, 10);
     windows.push({
       window: i + 1,
@@ -198,6 +200,7 @@ async function soak(url: string, cookie: string, seconds: number, workers: numbe
     connections: CONNECTIONS,
     windows,
     rssMbStart: rssStart,
+    rssMbAfterWarmUp: rssAfterWarmUp,
     rssMbEnd: rssEnd,
     lastOverFirstReqPerSec: first && last ? round(last.reqPerSec / first.reqPerSec, 3) : null,
     lastOverFirstP99: first && last ? round(last.p99 / first.p99, 3) : null,
@@ -209,7 +212,7 @@ async function soak(url: string, cookie: string, seconds: number, workers: numbe
   console.log(
     `\n| window | req/s | p99 ms |\n| --- | --- | --- |\n${windows.map((w) => `| ${w.window} | ${w.reqPerSec} | ${w.p99} |`).join('\n')}\n\n` +
       `last/first (after warm-up): req/s ${summary.lastOverFirstReqPerSec}, p99 ${summary.lastOverFirstP99}; ` +
-      `RSS ${rssStart.join('+')} MB → ${rssEnd.join('+')} MB`,
+      `RSS ${rssStart.join('+')} MB idle → ${rssAfterWarmUp.join('+')} MB after the first window → ${rssEnd.join('+')} MB at the end`,
   );
 }
 
