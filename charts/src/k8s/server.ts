@@ -6,16 +6,12 @@ import {
   type CommonProps,
   containerSecurity,
   fromSecret,
-  labels,
-  podSecurity,
-  pullSecrets,
   resources,
   SECRETS,
-  selector,
   tmpMount,
-  tmpVolume,
   value,
 } from '#src/k8s/common.ts';
+import { HttpWorkload } from '#src/k8s/http-workload.ts';
 import { HTTP_PORT, health, serverShutdown, terminationGracePeriodSeconds } from '#src/model.ts';
 import type { Plan } from '#src/sizing.ts';
 
@@ -32,96 +28,55 @@ export class ServerWorkload extends Construct {
   constructor(scope: Construct, id: string, props: ServerProps) {
     super(scope, id);
     const { plan } = props;
-    const podLabels = { ...labels('server', props.version), ...selector('server') };
-    new k8s.KubeServiceAccount(this, 'account', {
-      metadata: { name: SERVER_NAME, labels: labels('server', props.version) },
-      automountServiceAccountToken: false,
-    });
-    new k8s.KubeDeployment(this, 'deployment', {
-      metadata: { name: SERVER_NAME, labels: labels('server', props.version) },
-      spec: {
-        replicas: plan.server.replicas,
-        revisionHistoryLimit: 5,
-        selector: { matchLabels: selector('server') },
-        strategy: {
-          type: 'RollingUpdate',
-          rollingUpdate: {
-            maxSurge: k8s.IntOrString.fromNumber(1),
-            maxUnavailable: k8s.IntOrString.fromNumber(0),
-          },
+    new HttpWorkload(this, 'workload', {
+      ...props,
+      name: SERVER_NAME,
+      component: 'server',
+      replicas: plan.server.replicas,
+      uid: 1000,
+      pod: { terminationGracePeriodSeconds },
+      container: {
+        name: 'server',
+        image: props.image,
+        imagePullPolicy: 'IfNotPresent',
+        ports: [{ name: 'http', containerPort: HTTP_PORT }],
+        env: [
+          fromSecret('DATABASE_URL', SECRETS.database),
+          fromSecret('METRICS_TOKEN', SECRETS.server, 'METRICS_TOKEN', true),
+          value('PORT', HTTP_PORT),
+          value('LOG_LEVEL', props.logLevel ?? 'info'),
+          // Two proxies in front: the Ingress controller, then the client's nginx (contract 2).
+          value('TRUST_PROXY', 2),
+          value('WEB_CONCURRENCY', plan.server.workers),
+          value('DB_POOL_MAX', plan.server.poolMax),
+          value('DB_MAX_CONNECTIONS', plan.connections.maxConnections),
+          value('SERVER_REPLICAS', plan.server.replicas),
+          value('SHUTDOWN_DELAY_MS', serverShutdown.delayMs),
+          value('SHUTDOWN_TIMEOUT_MS', serverShutdown.timeoutMs),
+        ],
+        resources: resources(plan.server),
+        securityContext: containerSecurity(1000),
+        volumeMounts: [tmpMount],
+        startupProbe: {
+          httpGet: { path: health.server.liveness, port: k8s.IntOrString.fromString('http') },
+          periodSeconds: 2,
+          failureThreshold: 30,
         },
-        template: {
-          metadata: { labels: podLabels },
-          spec: {
-            serviceAccountName: SERVER_NAME,
-            automountServiceAccountToken: false,
-            imagePullSecrets: pullSecrets(props),
-            securityContext: podSecurity(1000),
-            terminationGracePeriodSeconds,
-            containers: [
-              {
-                name: 'server',
-                image: props.image,
-                imagePullPolicy: 'IfNotPresent',
-                ports: [{ name: 'http', containerPort: HTTP_PORT }],
-                env: [
-                  fromSecret('DATABASE_URL', SECRETS.database),
-                  fromSecret('METRICS_TOKEN', SECRETS.server, 'METRICS_TOKEN', true),
-                  value('PORT', HTTP_PORT),
-                  value('LOG_LEVEL', props.logLevel ?? 'info'),
-                  // Two proxies in front: the Ingress controller, then the client's nginx (contract 2).
-                  value('TRUST_PROXY', 2),
-                  value('WEB_CONCURRENCY', plan.server.workers),
-                  value('DB_POOL_MAX', plan.server.poolMax),
-                  value('DB_MAX_CONNECTIONS', plan.connections.maxConnections),
-                  value('SERVER_REPLICAS', plan.server.replicas),
-                  value('SHUTDOWN_DELAY_MS', serverShutdown.delayMs),
-                  value('SHUTDOWN_TIMEOUT_MS', serverShutdown.timeoutMs),
-                ],
-                resources: resources(plan.server),
-                securityContext: containerSecurity(1000),
-                volumeMounts: [tmpMount],
-                startupProbe: {
-                  httpGet: { path: health.server.liveness, port: k8s.IntOrString.fromString('http') },
-                  periodSeconds: 2,
-                  failureThreshold: 30,
-                },
-                livenessProbe: {
-                  httpGet: { path: health.server.liveness, port: k8s.IntOrString.fromString('http') },
-                  periodSeconds: 10,
-                  timeoutSeconds: 2,
-                  failureThreshold: 3,
-                },
-                readinessProbe: {
-                  httpGet: { path: health.server.readiness, port: k8s.IntOrString.fromString('http') },
-                  periodSeconds: 5,
-                  timeoutSeconds: 3,
-                  failureThreshold: 2,
-                },
-                // Endpoints are removed while this sleeps, before the server starts draining.
-                lifecycle: { preStop: { sleep: { seconds: serverShutdown.preStopSeconds } } },
-              },
-            ],
-            volumes: [tmpVolume],
-          },
+        livenessProbe: {
+          httpGet: { path: health.server.liveness, port: k8s.IntOrString.fromString('http') },
+          periodSeconds: 10,
+          timeoutSeconds: 2,
+          failureThreshold: 3,
         },
+        readinessProbe: {
+          httpGet: { path: health.server.readiness, port: k8s.IntOrString.fromString('http') },
+          periodSeconds: 5,
+          timeoutSeconds: 3,
+          failureThreshold: 2,
+        },
+        // Endpoints are removed while this sleeps, before the server starts draining.
+        lifecycle: { preStop: { sleep: { seconds: serverShutdown.preStopSeconds } } },
       },
     });
-    new k8s.KubeService(this, 'service', {
-      metadata: { name: SERVER_NAME, labels: labels('server', props.version) },
-      spec: {
-        selector: selector('server'),
-        ports: [{ name: 'http', port: HTTP_PORT, targetPort: k8s.IntOrString.fromString('http') }],
-      },
-    });
-    if (plan.server.replicas >= 2) {
-      new k8s.KubePodDisruptionBudget(this, 'pdb', {
-        metadata: { name: SERVER_NAME, labels: labels('server', props.version) },
-        spec: {
-          maxUnavailable: k8s.IntOrString.fromNumber(1),
-          selector: { matchLabels: selector('server') },
-        },
-      });
-    }
   }
 }
