@@ -6,14 +6,10 @@ export interface Account {
   email: string;
 }
 
-export interface Note {
-  id: string;
-  title: string;
-  body: string;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
+/** The wire shape of a note, as the server defines it (a type only: nothing of the server is bundled). */
+export type { Note } from '@plumb/server';
+
+import type { Note } from '@plumb/server';
 
 export interface NotePage {
   items: Note[];

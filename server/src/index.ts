@@ -3,4 +3,5 @@ export { type AppConfig, type AppDeps, appConfig, createApp, defaultAppConfig } 
 export { createDatabase, type Database, type Sql } from '#src/database.ts';
 export { serverEnvSchema } from '#src/env.ts';
 export { createLogger } from '#src/logger.ts';
+export type { Note } from '#src/notes/repository.ts';
 export { APP_NAME, APP_VERSION } from '#src/version.ts';
