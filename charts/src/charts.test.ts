@@ -366,6 +366,13 @@ describe('sizing from one knob', () => {
     expect(workers[0]).toBeLessThan(workers[2] ?? 0);
   });
 
+  it("fits an external database's max_connections: smaller pools for a smaller cap", () => {
+    const plan = planMachine(PROFILES.medium, { externalDatabase: true, databaseMaxConnections: 25 });
+    expect(plan.connections.maxConnections).toBe(25);
+    expect(plan.server.poolMax).toBe(4); // (25 - 7) / (2 workers × 2 during a rollout)
+    expect(plan.connections.peak).toBeLessThanOrEqual(25);
+  });
+
   it('refuses a machine that cannot fit, saying why', () => {
     expect(() => planMachine({ cpu: 1, memoryBytes: 1 * GiB })).toThrow(PlanError);
     expect(() => planMachine({ cpu: 1, memoryBytes: 1 * GiB })).toThrow(

@@ -61,7 +61,10 @@ const down = (value: number, step: number) => Math.floor(value / step) * step;
  * @example
  * planMachine(PROFILES.small).server.workers; // 1
  */
-export function planMachine(machine: Machine, options: { externalDatabase?: boolean } = {}): Plan {
+export function planMachine(
+  machine: Machine,
+  options: { externalDatabase?: boolean | undefined; databaseMaxConnections?: number | undefined } = {},
+): Plan {
   if (!(machine.cpu >= 1) || !(machine.memoryBytes >= 1 * GiB)) {
     throw new PlanError(
       `A machine needs at least 1 CPU and 1 GiB; got ${machine.cpu} CPU and ${fmt(machine.memoryBytes)}.`,
@@ -115,13 +118,17 @@ export function planMachine(machine: Machine, options: { externalDatabase?: bool
     overrides: {},
     budget: { maxConnections: maxConnectionsWanted, replicas: 1 },
   });
-  // max_connections for the bundled PostgreSQL: exactly what the budget needs, plus headroom.
+  // max_connections: an external database's cap as given; for the bundled PostgreSQL exactly what
+  // the budget needs, plus headroom.
   const needed = connectionBudget({
     maxConnections: maxConnectionsWanted,
     replicas: 1,
     workers: decided.workers,
   });
-  const maxConnections = needed.peakConnections + 10;
+  const maxConnections =
+    options.externalDatabase && options.databaseMaxConnections
+      ? options.databaseMaxConnections
+      : needed.peakConnections + 10;
   const budget = connectionBudget({ maxConnections, replicas: 1, workers: decided.workers });
 
   return {

@@ -3,7 +3,7 @@
  * sizing profile) and render.yaml from the model. `-- --check` compares instead of writing.
  *
  *   npm run synth -- [--profile small|medium|large | --cpu 8 --memory 32Gi] [--external-database]
- *                    [--host notes.example.com] [--tls-secret plumb-tls] [--cert-issuer letsencrypt]
+ *                    [--db-max-connections 100] [--host notes.example.com] [--tls-secret plumb-tls] [--cert-issuer letsencrypt]
  *                    [--image-pull-secret ghcr] [--no-backups] [--render-profile free|starter|small|medium|large]
  *                    [--render-region frankfurt] [--render-registry-credential ghcr]
  */
@@ -150,13 +150,14 @@ async function write(files: Map<string, string>): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  const { values } = parseArgs({
+function parseOptions() {
+  return parseArgs({
     options: {
       profile: { type: 'string' },
       cpu: { type: 'string' },
       memory: { type: 'string' },
       'external-database': { type: 'boolean', default: false },
+      'db-max-connections': { type: 'string' },
       host: { type: 'string' },
       'tls-secret': { type: 'string' },
       'cert-issuer': { type: 'string' },
@@ -168,6 +169,16 @@ if (import.meta.main) {
       check: { type: 'boolean', default: false },
     },
   });
+}
+
+if (import.meta.main) {
+  let values: ReturnType<typeof parseOptions>['values'];
+  try {
+    ({ values } = parseOptions());
+  } catch (error) {
+    console.error(`synth: ${(error as Error).message}\nSee the usage at the top of charts/src/synth.ts.`);
+    process.exit(2);
+  }
   try {
     const options = await defaultOptions();
     if (values.cpu || values.memory) {
@@ -192,6 +203,7 @@ if (import.meta.main) {
       certIssuer: values['cert-issuer'],
       imagePullSecret: values['image-pull-secret'],
       backups: !values['no-backups'],
+      databaseMaxConnections: values['db-max-connections'] ? Number(values['db-max-connections']) : undefined,
       renderRegion: values['render-region'],
       renderRegistryCredential: values['render-registry-credential'],
     });

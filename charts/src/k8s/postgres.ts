@@ -105,6 +105,8 @@ export class PostgresDatabase extends Construct {
                   { name: 'data', mountPath: '/var/lib/postgresql' },
                   { name: 'run', mountPath: '/var/run/postgresql' },
                   { name: 'tuning', mountPath: '/etc/postgresql', readOnly: true },
+                  // Parallel queries use shared memory; a runtime's default /dev/shm is 64 MiB.
+                  { name: 'shm', mountPath: '/dev/shm' },
                   tmpMount,
                 ],
                 startupProbe: { ...ready, periodSeconds: 5, failureThreshold: 60 },
@@ -114,6 +116,7 @@ export class PostgresDatabase extends Construct {
             ],
             volumes: [
               { name: 'run', emptyDir: {} },
+              { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('256Mi') } },
               { name: 'tuning', configMap: { name: `${POSTGRES_NAME}-tuning` } },
               tmpVolume,
             ],

@@ -22,6 +22,8 @@ export interface StackOptions extends ModelInput {
   externalDatabase?: boolean;
   /** Nightly pg_dump CronJob. @default true */
   backups?: boolean;
+  /** With an external database: its max_connections, which the server's pools must fit. @default 100 */
+  databaseMaxConnections?: number | undefined;
 }
 
 /** Kubernetes objects by file name (`server.yaml` → the objects of the server chart). */
