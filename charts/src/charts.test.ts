@@ -369,7 +369,9 @@ describe('sizing from one knob', () => {
   it("fits an external database's max_connections: smaller pools for a smaller cap", () => {
     const plan = planMachine(PROFILES.medium, { externalDatabase: true, databaseMaxConnections: 25 });
     expect(plan.connections.maxConnections).toBe(25);
-    expect(plan.server.poolMax).toBe(4); // (25 - 7) / (2 workers × 2 during a rollout)
+    // Without the bundled PostgreSQL the server gets 3 workers: (25 - 7) / (3 workers × 2 in a rollout) = 3.
+    expect(plan.server.workers).toBe(3);
+    expect(plan.server.poolMax).toBe(3);
     expect(plan.connections.peak).toBeLessThanOrEqual(25);
   });
 
