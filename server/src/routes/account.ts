@@ -13,7 +13,7 @@ import { type AuthEnv, requireAccount } from '#src/middleware/auth/index.ts';
 import type { NotesRepository } from '#src/notes/repository.ts';
 import type { AuthConfig } from '#src/routes/auth.ts';
 import { apiRouter } from '#src/routes/router.ts';
-import { ChangePassword, ConfirmPassword, Export, errors, json, jsonBody } from '#src/routes/schemas.ts';
+import { ChangePassword, ConfirmPassword, Export, errors, json, jsonRequest } from '#src/routes/schemas.ts';
 
 export interface AccountDeps {
   logger: Logger;
@@ -33,7 +33,7 @@ const changePassword = createRoute({
   tags,
   security,
   summary: 'Change the password; signs out every other session',
-  request: jsonBody(ChangePassword),
+  request: jsonRequest(ChangePassword),
   responses: { 204: { description: 'Changed' }, ...errors(400, 401, 403, 429, 503) },
 });
 const signOutEverywhere = createRoute({
@@ -58,7 +58,7 @@ const deleteAccount = createRoute({
   tags,
   security,
   summary: 'Delete the account with all its notes and sessions (re-enter the password)',
-  request: jsonBody(ConfirmPassword),
+  request: jsonRequest(ConfirmPassword),
   responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 429, 503) },
 });
 

@@ -14,7 +14,7 @@ import {
 import { ApiError } from '#src/errors.ts';
 import { requireAccount } from '#src/middleware/auth/index.ts';
 import { apiRouter } from '#src/routes/router.ts';
-import { Account, Credentials, errors, json, jsonBody } from '#src/routes/schemas.ts';
+import { Account, Credentials, errors, json, jsonRequest } from '#src/routes/schemas.ts';
 
 export interface AuthConfig {
   trustedProxies: number;
@@ -37,7 +37,7 @@ const signup = createRoute({
   path: '/auth/signup',
   tags,
   summary: 'Create an account and sign in',
-  request: jsonBody(Credentials),
+  request: jsonRequest(Credentials),
   responses: {
     201: json(Account, 'Signed up; the session cookie is set'),
     ...errors(400, 409, 413, 415, 429, 503),
@@ -48,7 +48,7 @@ const login = createRoute({
   path: '/auth/login',
   tags,
   summary: 'Sign in',
-  request: jsonBody(Credentials),
+  request: jsonRequest(Credentials),
   responses: { 200: json(Account, 'Signed in; the session cookie is set'), ...errors(400, 401, 429, 503) },
 });
 const logout = createRoute({

@@ -11,7 +11,7 @@ import {
   errors,
   IdParam,
   json,
-  jsonBody,
+  jsonRequest,
   ListQuery,
   NoteInput,
   NoteList,
@@ -38,7 +38,7 @@ const create = createRoute({
   tags,
   security,
   summary: 'Create a note',
-  request: jsonBody(NoteInput),
+  request: jsonRequest(NoteInput),
   responses: { 201: json(NoteSchema, 'Created'), ...errors(400, 401, 403, 413, 415, 503) },
 });
 const read = createRoute({
@@ -56,7 +56,7 @@ const patch = createRoute({
   tags,
   security,
   summary: 'Change a note if it is still at the given version (If-Match or body.version)',
-  request: { params: IdParam, ...jsonBody(NotePatch) },
+  request: { params: IdParam, ...jsonRequest(NotePatch) },
   responses: {
     200: json(NoteSchema, 'Changed'),
     409: json(Conflict, 'Changed meanwhile: `current` is the note as it is now'),

@@ -123,7 +123,7 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { 'application/json': { schema } },
   description,
 });
-export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+export const jsonRequest = <T extends z.ZodType>(schema: T) => ({
   body: { content: { 'application/json': { schema } }, required: true },
 });
 export const errors = (...statuses: number[]) =>
