@@ -334,7 +334,8 @@ describe('sizing from one knob', () => {
     '%s: limits within the machine, requests (with a surge pod and both jobs) fit, budget fits',
     (_, machine) => {
       for (const externalDatabase of [false, true]) {
-        const plan = planMachine(machine, { externalDatabase });
+        // An external database has its own cap (100, a managed plan's); the bundled one is planned.
+        const plan = planMachine(machine, { externalDatabase, databaseMaxConnections: 100 });
         const pods = [plan.server, plan.server, plan.client, plan.migrate, plan.backup, plan.postgres];
         for (const pod of pods) {
           expect(pod.limits.cpu).toBeLessThanOrEqual(machine.cpu);

@@ -107,28 +107,23 @@ export function planMachine(
   }
   const serverCpuLimit = Math.max(1, down(rest.cpu, 0.05));
 
+  // The connection cap the server's pools must fit: an external database's own (a managed plan's
+  // 100 by default); the bundled PostgreSQL is sized afterwards, to what the server needs.
+  const externalCap = options.externalDatabase ? (options.databaseMaxConnections ?? 100) : undefined;
   // What the server itself will decide inside that pod, with the same function. Workers follow the
-  // CPU limit (the quota it will detect; CPU is shared during a rollout), memory the halved share.
-  const maxConnectionsWanted = 1000;
+  // CPU limit (the quota it will detect; CPU is shared during a rollout), memory the halved share,
+  // and the connection cap.
   const decided = decideSizing({
     cpu: serverCpuLimit,
     cpuSource: 'CPU_LIMIT',
     memoryBytes: serverMemory,
     memorySource: 'MEMORY_LIMIT',
     overrides: {},
-    budget: { maxConnections: maxConnectionsWanted, replicas: 1 },
-  });
-  // max_connections: an external database's cap as given; for the bundled PostgreSQL exactly what
-  // the budget needs, plus headroom.
-  const needed = connectionBudget({
-    maxConnections: maxConnectionsWanted,
-    replicas: 1,
-    workers: decided.workers,
+    budget: { maxConnections: externalCap ?? 1000, replicas: 1 },
   });
   const maxConnections =
-    options.externalDatabase && options.databaseMaxConnections
-      ? options.databaseMaxConnections
-      : needed.peakConnections + 10;
+    externalCap ??
+    connectionBudget({ maxConnections: 1000, replicas: 1, workers: decided.workers }).peakConnections + 10;
   const budget = connectionBudget({ maxConnections, replicas: 1, workers: decided.workers });
 
   return {

@@ -115,6 +115,3 @@ export const api = {
     request<void>('/api/account', { method: 'DELETE', json: { password } }),
   exportUrl: () => `${readClientEnv().CLIENT_API_URL.replace(/\/$/, '')}/api/account/export`,
 };
-
-/** Kept for the About view and older callers. */
-export const fetchInfo = () => api.info();

@@ -227,23 +227,12 @@ async function startServer(
   const out = createWriteStream(join(resultsDir, `${name}-${workers}.log`));
   const child = spawn(process.execPath, script, {
     cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      DATABASE_URL: url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      WEB_CONCURRENCY: String(workers),
-      DB_MAX_CONNECTIONS: '200',
-      DB_POOL_MAX: '10',
-      SHUTDOWN_DELAY_MS: '0',
+    env: serverEnv(url, port, workers, {
       LOG_LEVEL: 'info',
-      AUTH_RATE_LIMIT_IP_MAX: '1000000',
-      AUTH_RATE_LIMIT_ACCOUNT_MAX: '1000000',
       // A profiled single worker must not re-execute itself (the profile would go with it).
       ...(extra.profiled ? { NODE_OPTIONS: '--max-old-space-size=1024' } : {}),
       ...(args['node-options'] ? { NODE_OPTIONS: args['node-options'] } : {}),
-      ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(out);
@@ -270,6 +259,29 @@ async function stop(child: ChildProcess) {
   child.kill('SIGTERM');
   await exited;
   children.delete(child);
+}
+
+/** The environment every server this benchmark starts gets (rate limits out of the way). */
+function serverEnv(
+  url: string,
+  port: number,
+  workers: number,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '',
+    DATABASE_URL: url,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    WEB_CONCURRENCY: String(workers),
+    DB_MAX_CONNECTIONS: '200',
+    DB_POOL_MAX: '10',
+    SHUTDOWN_DELAY_MS: '0',
+    AUTH_RATE_LIMIT_IP_MAX: '1000000',
+    AUTH_RATE_LIMIT_ACCOUNT_MAX: '1000000',
+    ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
+    ...extra,
+  };
 }
 
 /** One autocannon run in its own process. */
@@ -376,14 +388,7 @@ async function coldStart(url: string): Promise<{ medianMs: number; runsMs: numbe
     const started = performance.now();
     const child = spawn(process.execPath, ['server/dist/bin/server.js'], {
       cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        DATABASE_URL: url,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        WEB_CONCURRENCY: '1',
-        LOG_LEVEL: 'warn',
-      },
+      env: serverEnv(url, port, 1, { LOG_LEVEL: 'warn' }),
       stdio: 'ignore',
     });
     children.add(child);

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Note as NoteJson } from '#src/notes/repository.ts';
 import { createTestApp, type TestApp, type TestClient } from '#src/testing.ts';
-
-type NoteJson = { id: string; title: string; body: string; version: number };
 
 /**
  * Every route that names a note, acted on by another account. Each must answer 404 (never 403:

@@ -1,14 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Note as NoteJson } from '#src/notes/repository.ts';
 import { createTestApp, type TestApp } from '#src/testing.ts';
-
-type NoteJson = {
-  id: string;
-  title: string;
-  body: string;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-};
 
 describe('notes: the whole flow', () => {
   let t: TestApp;
