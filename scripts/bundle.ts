@@ -1,15 +1,19 @@
 /**
  * @module Production bundles for the server and migration-job images: each entry becomes one ESM
- * file with its dependencies inside (no npm at run time), native modules stay external, and the
- * migrations are compiled one file each beside them (`dist/migrations/NNN-name.js`), where the
- * bundled code looks for them (`../migrations` from `dist/bin/`).
+ * file with its dependencies inside (no npm at run time), and the migrations are compiled one file
+ * each beside them (`dist/migrations/NNN-name.js`), where the bundled code looks for them
+ * (`../migrations` from `dist/bin/`). Native modules stay external: the ones a bundle imports are
+ * copied from the lockfile's install into `dist/node_modules` (with the platform package npm chose
+ * for this machine), so `dist/` is the whole application an image copies.
  *
  *   node scripts/bundle.ts --out server/dist --entry server=server/src/main.ts --entry migrate=db/src/main.ts
  */
-import { readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 
 /** Packages with native code: installed in the image with `npm ci --omit=dev`, not bundled. */
 export const NATIVE_EXTERNALS = ['@node-rs/argon2'];
@@ -20,7 +24,7 @@ export async function bundle(options: { out: string; entries: Record<string, str
   const out = resolve(root, options.out);
   await rm(out, { recursive: true, force: true });
   const started = performance.now();
-  await build({
+  const result = await build({
     entryPoints: Object.fromEntries(
       Object.entries(options.entries).map(([name, file]) => [name, resolve(root, file)]),
     ),
@@ -35,6 +39,7 @@ export async function bundle(options: { out: string; entries: Record<string, str
     keepNames: true,
     legalComments: 'none',
     logLevel: 'warning',
+    metafile: true,
     // CommonJS dependencies inside an ES module still call require() for Node's built-ins.
     banner: {
       js: "import { createRequire as __plumbRequire } from 'node:module'; const require = __plumbRequire(import.meta.url);",
@@ -50,10 +55,47 @@ export async function bundle(options: { out: string; entries: Record<string, str
     format: 'esm',
     logLevel: 'warning',
   });
+  const natives = [...importedPackages(result.metafile)];
+  for (const name of natives) await copyPackage(name, out);
+  await writeFile(
+    join(out, 'package.json'),
+    `${JSON.stringify({ type: 'module', private: true }, null, 2)}\n`,
+  );
   console.log(
-    `bundled ${Object.keys(options.entries).join(', ')} and ${migrations.length} migrations into ${options.out} ` +
+    `bundled ${Object.keys(options.entries).join(', ')} and ${migrations.length} migrations into ${options.out}` +
+      (natives.length ? ` with ${natives.join(', ')}` : '') +
+      ' ' +
       `in ${Math.round(performance.now() - started)} ms`,
   );
+}
+
+/** The external packages (not Node's built-ins) that the bundles import. */
+function importedPackages(metafile: Metafile): Set<string> {
+  const names = new Set<string>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const { path, external } of output.imports) {
+      if (!external || path.startsWith('node:') || builtinModules.includes(path)) continue;
+      names.add(path.split('/', path.startsWith('@') ? 2 : 1).join('/'));
+    }
+  }
+  return names;
+}
+
+/** Copies an installed package and whichever of its dependencies npm installed here, recursively. */
+async function copyPackage(name: string, out: string, seen = new Set<string>()): Promise<void> {
+  if (seen.has(name)) return;
+  seen.add(name);
+  const from = join(root, 'node_modules', name);
+  if (!existsSync(from)) throw new Error(`${name} is not installed: run npm ci first`);
+  await cp(from, join(out, 'node_modules', name), { recursive: true, dereference: true });
+  const manifest = JSON.parse(await readFile(join(from, 'package.json'), 'utf8'));
+  const dependencies = Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies });
+  for (const dependency of dependencies) {
+    // Optional ones that npm skipped (other platforms) are simply absent.
+    if (existsSync(join(root, 'node_modules', dependency)) || manifest.dependencies?.[dependency]) {
+      await copyPackage(dependency, out, seen);
+    }
+  }
 }
 
 if (import.meta.main) {

@@ -46,36 +46,7 @@ export async function createTestApp(config: AppConfig = relaxedConfig): Promise<
     config,
   });
 
-  const client = (): TestClient => {
-    let cookie: string | undefined;
-    const request: TestClient['request'] = async (path, init = {}) => {
-      const headers: Record<string, string> = { ...init.headers };
-      if (cookie) headers.cookie = cookie;
-      let body: string | undefined;
-      if (init.json !== undefined) {
-        headers['content-type'] ??= 'application/json';
-        body = JSON.stringify(init.json);
-      }
-      const response = await app.request(path, { method: init.method ?? 'GET', headers, body });
-      const set = response.headers.get('set-cookie');
-      if (set) {
-        const [pair] = set.split(';');
-        cookie = pair && !/=\s*$/.test(pair) && !/Max-Age=0/i.test(set) ? pair : undefined;
-      }
-      return response;
-    };
-    return {
-      request,
-      cookie: () => cookie,
-      async signup(email = uniqueEmail(), password = PASSWORD) {
-        const response = await request('/api/auth/signup', { method: 'POST', json: { email, password } });
-        if (response.status !== 201)
-          throw new Error(`signup failed: ${response.status} ${await response.text()}`);
-        const account = (await response.json()) as { id: string; email: string };
-        return { ...account, password };
-      },
-    };
-  };
+  const client = () => cookieClient((path, init) => app.request(path, init));
 
   return {
     app,
@@ -88,3 +59,49 @@ export async function createTestApp(config: AppConfig = relaxedConfig): Promise<
     },
   };
 }
+
+/**
+ * A client with a cookie jar over any way of sending a request: the app in-process
+ * (`createTestApp().client()`) or a running server over HTTP (`httpClient(base)`).
+ */
+export function cookieClient(
+  send: (path: string, init: RequestInit) => Response | Promise<Response>,
+): TestClient {
+  let cookie: string | undefined;
+  const request: TestClient['request'] = async (path, init = {}) => {
+    const headers: Record<string, string> = { ...init.headers };
+    if (cookie) headers.cookie = cookie;
+    let body: string | undefined;
+    if (init.json !== undefined) {
+      headers['content-type'] ??= 'application/json';
+      body = JSON.stringify(init.json);
+    }
+    const response = await send(path, { method: init.method ?? 'GET', headers, body });
+    const set = response.headers.get('set-cookie');
+    if (set) {
+      const [pair] = set.split(';');
+      cookie = pair && !/=\s*$/.test(pair) && !/Max-Age=0/i.test(set) ? pair : undefined;
+    }
+    return response;
+  };
+  return {
+    request,
+    cookie: () => cookie,
+    async signup(email = uniqueEmail(), password = PASSWORD) {
+      const response = await request('/api/auth/signup', { method: 'POST', json: { email, password } });
+      if (response.status !== 201)
+        throw new Error(`signup failed: ${response.status} ${await response.text()}`);
+      const account = (await response.json()) as { id: string; email: string };
+      return { ...account, password };
+    },
+  };
+}
+
+/** A cookie-keeping client of a server (or the client's nginx) at `base`, as a browser on that origin. */
+export const httpClient = (base: string): TestClient =>
+  cookieClient((path, init) =>
+    fetch(new URL(path, base), {
+      ...init,
+      headers: { origin: base, ...(init.headers as Record<string, string>) },
+    }),
+  );
