@@ -1,0 +1,19 @@
+#!/bin/sh
+# Plumb server container start. With MIGRATE_ON_START=1 (Render's free plan, which has no
+# preDeployCommand) the migrations run first, under their advisory lock, and a failure stops the
+# start. Then the server replaces this shell, so it is PID 1 and receives SIGTERM to drain.
+set -eu
+
+case "${MIGRATE_ON_START:-}" in
+  1 | true)
+    echo "plumb-server: MIGRATE_ON_START is set; applying migrations first" >&2
+    node /app/bin/migrate.js
+    ;;
+  0 | false | '') ;;
+  *)
+    echo "plumb-server: MIGRATE_ON_START must be 1, true, 0, false or empty (got '$MIGRATE_ON_START')" >&2
+    exit 78
+    ;;
+esac
+
+exec node /app/bin/server.js "$@"
