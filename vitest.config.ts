@@ -27,7 +27,16 @@ export default defineConfig({
         },
       },
       { test: { name: 'charts', include: ['charts/**/*.test.ts'], environment: 'node' } },
-      { test: { name: 'tooling', include: ['scripts/**/*.test.ts'], environment: 'node' } },
+      {
+        test: {
+          name: 'tooling',
+          include: ['scripts/**/*.test.ts'],
+          environment: 'node',
+          // GitHub's workflow parser imports its JSON schema without an import attribute, which Node
+          // refuses; Vite's transform accepts it.
+          server: { deps: { inline: ['@actions/workflow-parser'] } },
+        },
+      },
     ],
     testTimeout: 20_000,
     hookTimeout: 60_000,

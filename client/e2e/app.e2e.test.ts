@@ -3,6 +3,7 @@
  * database: the whole flow a person goes through, at phone and desktop widths, with the keyboard
  * alone, checked by axe-core, and a draft that survives the server going away and a reload.
  * Needs `chromium` and `nginx`: skipped with a message without them, failing when CI=true.
+ * `CHROMIUM_PATH` names another Chromium-family binary (GitHub's runners: google-chrome).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClientStack, clientDir, hasNginx, startClientStack } from '../test-support/stack.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const hasChromium = spawnSync(CHROMIUM, ['--version']).status === 0;
 const runnable = hasChromium && hasNginx();
 if (!runnable && process.env.CI !== 'true') {

