@@ -1,10 +1,12 @@
 /**
- * @module Writes each deployable's `.env.template` from its zod env schema (the env contract), so the
- * templates can never list a variable the code does not read. `npm run env:templates`.
+ * @module Writes each deployable's `.env.template`, and the docs site's configuration reference,
+ * from the zod env schemas (the env contract), so neither can list a variable the code does not
+ * read or miss one it does. `npm run env:templates`.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clientEnvSchema } from '@plumb/client/env';
+import { clientContainerEnvSchema, clientEnvSchema } from '@plumb/client/env';
 import { dbEnvSchema } from '@plumb/db/env';
 import { serverEnvSchema } from '@plumb/server/env';
 import { toJSONSchema, type ZodType } from 'zod';
@@ -50,41 +52,105 @@ export const envTemplates: readonly EnvTemplate[] = [
 
 type Property = { description?: string; default?: unknown; enum?: unknown[] };
 
-/** The text of one template: every variable with its comment, required ones first and left empty. */
-export function renderEnvTemplate({ title, usage, source, schema }: Omit<EnvTemplate, 'path'>): string {
+export interface EnvVariable {
+  name: string;
+  description: string;
+  /** Must be set: required and without a default. */
+  required: boolean;
+  default: string | undefined;
+  choices: string[] | undefined;
+}
+
+/** The variables of one schema, in its order, as both the templates and the reference show them. */
+export function describeEnv(schema: ZodType): EnvVariable[] {
   const json = toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
     properties?: Record<string, Property>;
     required?: string[];
   };
   const required = new Set(json.required ?? []);
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    description: property.description ?? 'No description.',
+    required: required.has(name) && property.default === undefined,
+    default: property.default === undefined ? undefined : String(property.default),
+    choices: property.enum?.filter((value) => value !== '').map(String),
+  }));
+}
+
+/** The text of one template: every variable with its comment, required ones left empty. */
+export function renderEnvTemplate({ title, usage, source, schema }: Omit<EnvTemplate, 'path'>): string {
   const lines = [
     `# Environment of ${title}.`,
     `# Generated from ${source} by 'npm run env:templates': edit the schema, not this file.`,
     `# ${usage}`,
   ];
-  for (const [name, property] of Object.entries(json.properties ?? {})) {
+  for (const variable of describeEnv(schema)) {
     lines.push('');
-    const choices = property.enum ? ` One of: ${property.enum.filter((v) => v !== '').join(', ')}.` : '';
-    lines.push(`# ${property.description ?? 'No description.'}${choices}`);
-    if (required.has(name) && property.default === undefined) {
-      lines.push('# Required.', `${name}=`);
-    } else {
-      lines.push(`# ${name}=${property.default === undefined ? '' : String(property.default)}`);
+    const choices = variable.choices ? ` One of: ${variable.choices.join(', ')}.` : '';
+    lines.push(`# ${variable.description}${choices}`);
+    if (variable.required) lines.push('# Required.', `${variable.name}=`);
+    else lines.push(`# ${variable.name}=${variable.default ?? ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The docs site's configuration reference: one table per deployable. */
+export function renderConfigurationReference(): string {
+  // Markdown table cells that are also safe inside the docs site (no stray HTML tags).
+  const cell = (text: string) =>
+    text.replaceAll('|', '\\|').replaceAll('\n', ' ').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+  const sections = [
+    ...envTemplates.map(({ title, source, schema }) => ({ title, source, schema })),
+    {
+      title: 'the client container itself (read by its entrypoint, never sent to the browser)',
+      source: 'client/src/env.ts',
+      schema: clientContainerEnvSchema as unknown as ZodType,
+    },
+  ];
+  const lines = [
+    '<!-- Generated from the env schemas by `npm run env:templates`: edit the schemas, not this file. -->',
+    '',
+    '# Configuration reference',
+    '',
+    'Every deployable reads its environment in one place, validated by a zod schema, and refuses to',
+    'start naming every bad variable (exit code 78). These tables are generated from those schemas;',
+    'the `.env.template` files beside each package are too.',
+  ];
+  for (const { title, source, schema } of sections) {
+    lines.push('', `## ${title[0]?.toUpperCase()}${title.slice(1)}`, '', `Schema: \`${source}\`.`, '');
+    lines.push('| variable | default | what it does |', '| --- | --- | --- |');
+    for (const variable of describeEnv(schema)) {
+      const value = variable.required
+        ? '**required**'
+        : variable.default
+          ? `\`${variable.default}\``
+          : '(unset)';
+      const choices = variable.choices
+        ? ` One of: ${variable.choices.map((c) => `\`${c}\``).join(', ')}.`
+        : '';
+      lines.push(`| \`${variable.name}\` | ${cell(value)} | ${cell(variable.description + choices)} |`);
     }
   }
   return `${lines.join('\n')}\n`;
 }
 
-/** Writes the templates (or, with `check`, lists the ones that differ from what is on disk). */
+const generated = (): [string, string][] => [
+  ...envTemplates.map((template): [string, string] => [template.path, renderEnvTemplate(template)]),
+  ['docs/reference/configuration.md', renderConfigurationReference()],
+];
+
+/** Writes the templates and the reference (or, with `check`, lists the ones that differ from disk). */
 export async function writeEnvTemplates({ check = false } = {}): Promise<string[]> {
   const stale: string[] = [];
-  for (const template of envTemplates) {
-    const text = renderEnvTemplate(template);
-    const file = `${root}${template.path}`;
+  for (const [path, text] of generated()) {
+    const file = `${root}${path}`;
     const current = await readFile(file, 'utf8').catch(() => '');
     if (current === text) continue;
-    stale.push(template.path);
-    if (!check) await writeFile(file, text);
+    stale.push(path);
+    if (!check) {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, text);
+    }
   }
   return stale;
 }
