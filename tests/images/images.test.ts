@@ -6,25 +6,29 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { freePort } from '@plumb/db/embedded';
 import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
 import { httpClient } from '@plumb/server/testing';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   buildImage,
   bytesAboveBase,
   containerLogs,
   ensureBaseImages,
+  ensurePostgresImage,
   hasPodman,
   imageConfig,
   LAYERS,
   type Layer,
   podman,
   podmanResult,
+  READ_ONLY_FLAGS,
   repoRoot,
   runArgs,
   USERS,
@@ -137,6 +141,24 @@ describe.runIf(available || process.env.CI === 'true')('the three images', () =>
       }[layer];
       expect(found.sort()).toEqual(expected.sort());
     });
+  });
+
+  it.each([
+    ['server', ['/app/bin/server.js', '/app/bin/migrate.js']],
+    ['db', ['/app/bin/migrate.js']],
+  ] as const)('%s runs the patched postgres.js queue (ADR 008) in its bundles', async (layer, bundles) => {
+    // The patch's two changes, as esbuild writes them: remove() searches from the live head, and
+    // shift() compacts the consumed head.
+    const script = bundles
+      .map(
+        (file) =>
+          `grep -cF 'xs.indexOf(x,index)' ${file}; grep -cF 'index*2>=xs.length&&(xs=xs.slice(index),index=0)' ${file}`,
+      )
+      .join('; ');
+    const { stdout } = await podman(
+      runArgs(layer, image(layer), { network: 'none', entrypoint: 'sh', args: ['-c', script] }),
+    );
+    expect(stdout.split('\n')).toEqual(bundles.flatMap(() => ['1', '1']));
   });
 
   it.each(LAYERS)('%s passes the smoke run that CD does on each architecture', async (layer) => {
@@ -355,5 +377,146 @@ describe.runIf(available || process.env.CI === 'true')('the three images', () =>
         expect(result.stderr).not.toMatch(/\n\s+at /);
       }
     });
+  });
+
+  describe('backup and restore, as docs/operations.md tells', () => {
+    it("the backup CronJob's own script dumps the database; pg_restore brings back every account and note", async () => {
+      const postgresImage = await ensurePostgresImage();
+      const adminUrl = new URL(inject('postgresAdminUrl'));
+      const admin = postgres(adminUrl.href, { max: 1, onnotice: () => {} });
+      const password = 'backup-test-password';
+      const withPlumb = (database: string) => {
+        const url = new URL(adminUrl.href);
+        [url.username, url.password, url.pathname] = ['plumb', password, `/${database}`];
+        return url.href;
+      };
+      // As in the official image, the database's owner (POSTGRES_USER) is a superuser.
+      await admin.unsafe(`drop database if exists plumb with (force)`);
+      await admin.unsafe(`drop database if exists plumb_restored with (force)`);
+      await admin.unsafe(`drop role if exists plumb`);
+      await admin.unsafe(`create role plumb superuser login password '${password}'`);
+      await admin.unsafe('create database plumb owner plumb');
+      await admin.unsafe('create database plumb_restored owner plumb');
+      const backups = await mkdtemp(join(tmpdir(), 'plumb-backups-'));
+      await chmod(backups, 0o777); // the Job's volume is group-writable for uid 999 (fsGroup)
+      const serve = async (what: string, database: string) => {
+        const port = await freePort();
+        const container = name(what);
+        await podman(
+          runArgs('server', image('server'), {
+            name: container,
+            env: {
+              DATABASE_URL: withPlumb(database),
+              PORT: `${port}`,
+              HOST: '127.0.0.1',
+              MIGRATE_ON_START: '1',
+            },
+          }),
+        );
+        await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200, {
+          describe: () => containerLogs(container),
+        });
+        return { base: `http://127.0.0.1:${port}`, stop: () => podman(['stop', '--time', '30', container]) };
+      };
+      try {
+        // Someone used the app.
+        const before = await serve('before-backup', 'plumb');
+        const user = httpClient(before.base);
+        const account = await user.signup();
+        for (const title of ['first', 'second', 'third']) {
+          const created = await user.request('/api/notes', {
+            method: 'POST',
+            json: { title, body: `${title} body` },
+          });
+          expect(created.status).toBe(201);
+        }
+        await before.stop();
+
+        // The nightly Job, exactly as the manifest runs it (its host name pointed at this machine).
+        const job = /name: plumb-postgres-backup[\s\S]*?- \|-\n([\s\S]*?)\n\s+env:/.exec(
+          readFileSync(join(repoRoot, 'k8s/base/postgres.yaml'), 'utf8'),
+        );
+        const script = job?.[1]?.replace(/^ {18}/gm, '');
+        expect(script).toMatch(/pg_dump -Fc/);
+        const backup = await podmanResult([
+          'run',
+          '--rm',
+          '--network',
+          'host',
+          '--add-host',
+          'plumb-postgres:127.0.0.1',
+          ...READ_ONLY_FLAGS,
+          '--user',
+          '999',
+          '--volume',
+          `${backups}:/backups`,
+          '--env',
+          `PGPASSWORD=${password}`,
+          '--env',
+          `PGPORT=${adminUrl.port}`,
+          postgresImage,
+          'sh',
+          '-c',
+          script ?? 'false',
+        ]);
+        expect(backup.status, backup.stderr).toBe(0);
+        const dumps = readdirSync(backups).filter((file) => /^plumb-\d{8}T\d{6}\.dump$/.test(file));
+        expect(dumps).toHaveLength(1);
+
+        // The restore from docs/operations.md, into another database.
+        const restore = await podmanResult([
+          'run',
+          '--rm',
+          '--network',
+          'host',
+          ...READ_ONLY_FLAGS,
+          '--user',
+          '999',
+          '--volume',
+          `${backups}:/backups:ro`,
+          '--env',
+          `PGPASSWORD=${password}`,
+          postgresImage,
+          'pg_restore',
+          '--clean',
+          '--if-exists',
+          '--no-owner',
+          '-h',
+          '127.0.0.1',
+          '-p',
+          adminUrl.port,
+          '-U',
+          'plumb',
+          '-d',
+          'plumb_restored',
+          `/backups/${dumps[0]}`,
+        ]);
+        expect(restore.status, restore.stderr).toBe(0);
+
+        // The app on the restored database: the same person signs in and finds their notes.
+        const after = await serve('after-restore', 'plumb_restored');
+        const again = httpClient(after.base);
+        const login = await again.request('/api/auth/login', {
+          method: 'POST',
+          json: { email: account.email, password: account.password },
+        });
+        expect(login.status).toBe(200);
+        const list = (await (await again.request('/api/notes')).json()) as {
+          items: { title: string; body: string }[];
+        };
+        expect(list.items.map((note) => `${note.title}: ${note.body}`).sort()).toEqual([
+          'first: first body',
+          'second: second body',
+          'third: third body',
+        ]);
+        await after.stop();
+      } finally {
+        await rm(backups, { recursive: true, force: true });
+        await admin.unsafe('drop database if exists plumb with (force)');
+        await admin.unsafe('drop database if exists plumb_restored with (force)');
+        await admin.unsafe('drop role if exists plumb');
+        await admin.end();
+      }
+    }, 600_000);
   });
 });

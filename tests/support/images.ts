@@ -246,3 +246,40 @@ export const containerLogs = async (name: string) => {
   const result = await podmanResult(['logs', '--tail', '40', name]);
   return `--- ${name} logs ---\n${result.stdout}\n${result.stderr}`;
 };
+
+/**
+ * The PostgreSQL image the manifests run (and their backup CronJob), for running its client tools:
+ * present, pulled, or — with no registry — a stand-in built from Debian's packages
+ * (tests/support/postgres-standin.Containerfile) on the stand-in script's Debian base.
+ */
+export async function ensurePostgresImage(log: (line: string) => void = console.log): Promise<string> {
+  const manifest = readFileSync(join(repoRoot, 'k8s/base/postgres.yaml'), 'utf8');
+  const tag = /image: (postgres:\S+)/.exec(manifest)?.[1];
+  if (!tag) throw new Error('k8s/base/postgres.yaml names no postgres image');
+  if ((await podmanResult(['image', 'exists', tag])).status === 0) return tag;
+  if ((await podmanResult(['pull', '--quiet', tag], 120_000)).status === 0) return tag;
+  const base = 'localhost/debian-minbase:trixie';
+  if ((await podmanResult(['image', 'exists', base])).status !== 0) {
+    await run('bash', [baseImagesScript()], { timeout: 900_000, maxBuffer: 16 * 1024 * 1024 });
+  }
+  log(`images: no registry reachable; building a stand-in for ${tag} (PostgreSQL client tools from Debian)`);
+  const standIn = 'localhost/postgres-standin:trixie';
+  await podman(
+    [
+      'build',
+      '--format',
+      'docker',
+      '--pull=never',
+      '--build-arg',
+      `BASE=${base}`,
+      '--file',
+      join(repoRoot, 'tests/support/postgres-standin.Containerfile'),
+      '--tag',
+      standIn,
+      join(repoRoot, 'tests/support'),
+    ],
+    { timeoutMs: 900_000 },
+  );
+  for (const name of [tag, `docker.io/library/${tag}`]) await podman(['tag', standIn, name]);
+  return tag;
+}
