@@ -4,7 +4,7 @@ import '../scripts/require-node.mjs';
 
 /**
  * The heavier suites that are not part of `npm test`: they build and run the container images
- * (`npm run test:images`). Same PostgreSQL setup as every other suite (db/src/test-global-setup.ts).
+ * (`npm run test:images`) or inject faults into the running stack (`npm run test:faults`). Same PostgreSQL setup as every other suite (db/src/test-global-setup.ts).
  */
 export default defineConfig({
   test: {
@@ -18,6 +18,15 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 1_800_000,
+        },
+      },
+      {
+        test: {
+          name: 'faults',
+          include: ['tests/faults/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
         },
       },
     ],

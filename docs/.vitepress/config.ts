@@ -50,6 +50,7 @@ export default defineConfig({
           { text: 'Deploy on one server', link: '/deploy-single-server' },
           { text: 'Sizing and vertical scaling', link: '/sizing' },
           { text: 'Operations', link: '/operations' },
+          { text: 'Reliability', link: '/reliability' },
           { text: 'Performance', link: '/performance' },
         ],
       },

@@ -87,7 +87,8 @@ function steadyTraffic(url: string, cookie: string, loops: number, readyz?: stri
   const loop = async () => {
     while (running && routable) {
       try {
-        const response = await fetch(url, { headers: { cookie } });
+        // A connection handed to a worker as it is killed can hang: a client gives up after 5 s.
+        const response = await fetch(url, { headers: { cookie }, signal: AbortSignal.timeout(5_000) });
         await response.arrayBuffer();
         if (response.status === 200) counts.ok++;
         else counts.failed.push(`status ${response.status}`);

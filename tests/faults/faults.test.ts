@@ -1,0 +1,356 @@
+/**
+ * The fault suite (`npm run test:faults`): steady traffic against the production server bundle and
+ * a PostgreSQL of its own, one fault at a time, with figures. Writes docs/reliability.md and fails
+ * when a target is missed. Loopback only; bounded in time.
+ */
+import { spawnSync } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listMigrations } from '@plumb/db';
+import { createApp, createDatabase, createLogger } from '@plumb/server';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  checkWrites,
+  type FaultDatabase,
+  type FaultResult,
+  type RequestRecord,
+  renderReliability,
+  repoRoot,
+  type ServerProcess,
+  sleep,
+  startFaultDatabase,
+  startServer,
+  startTraffic,
+  status,
+  tally,
+  watchReadiness,
+} from './harness.ts';
+
+const results: FaultResult[] = [];
+/** Faults the suite does not inject yet (issue 10), listed on the page so that it claims no more than it shows. */
+const NOT_YET_INJECTED = [
+  'a rolling restart behind a balancer (two servers, the first drained with SIGTERM)',
+  'overload at 4× the sustainable request rate for 20 s',
+  'hostile input at scale (≥ 10,000 fuzz cases per route, oversized headers, slow bodies, 1,000 rapid sign-ins)',
+  'container faults (a full /tmp under a read-only root; the client with no reachable API_UPSTREAM)',
+];
+const MAX_CONNECTIONS = 60;
+
+// The generated table, with whatever ran (a missed target shows as "no" there and fails its test).
+afterAll(async () => {
+  if (results.length > 0) {
+    await writeFile(join(repoRoot, 'docs/reliability.md'), renderReliability(results, NOT_YET_INJECTED));
+  }
+});
+
+const runMigrations = (url: string, dir: string) =>
+  spawnSync(process.execPath, [join(repoRoot, 'tests/faults/migrate-dir.ts'), url, dir], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+
+/** Waits until /readyz is 200 again (it queries the database); returns when that was. */
+async function recovered(base: string, timeoutMs = 15_000): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if ((await status(`${base}/readyz`)) === 200) return performance.now();
+    await sleep(50);
+  }
+  throw new Error(`${base} did not recover within ${timeoutMs} ms`);
+}
+
+/** One fault under traffic: what was sent, what /readyz said, and what the database kept. */
+interface Run {
+  traffic: { requests: RequestRecord[] };
+  readiness: ReturnType<typeof watchReadiness>;
+  writes: Awaited<ReturnType<typeof checkWrites>>;
+  /** The requests that began while the fault lasted. */
+  during: RequestRecord[];
+  began: number;
+  ended: number;
+  /** When /readyz answered 200 again. */
+  back: number;
+}
+
+const CONCURRENCY = 8;
+const slowest = (requests: RequestRecord[]) => Math.max(0, ...requests.map((r) => r.ms));
+const detectMs = (run: Run) => {
+  const at = run.readiness.firstAfter(run.began, (code) => code === 503);
+  return at === undefined ? null : at - run.began;
+};
+
+/** Records the fault's row (met = every check passed) and fails the test naming the missed checks. */
+function judge(run: Run, fault: string, checks: Record<string, boolean>, detected = detectMs(run)) {
+  const missed = Object.entries(checks)
+    .filter(([, ok]) => !ok)
+    .map(([check]) => check);
+  results.push({
+    fault,
+    ...tally(run.traffic.requests),
+    detectMs: detected,
+    recoverMs: run.back - run.ended,
+    acknowledgedWrites: run.writes.acknowledged,
+    lost: run.writes.lost,
+    target: Object.keys(checks).join('; '),
+    met: missed.length === 0,
+  });
+  expect(missed, `slowest ${Math.round(slowest(run.during))} ms during the fault`).toEqual([]);
+}
+
+describe('faults under steady traffic', () => {
+  let db: FaultDatabase;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    db = await startFaultDatabase(MAX_CONNECTIONS);
+    server = await startServer(db.url('plumb'), { DB_MAX_CONNECTIONS: String(MAX_CONNECTIONS) });
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    await db?.close();
+  }, 60_000);
+
+  /** Runs traffic around `inject`, which returns when the fault began and when it ended. */
+  async function underTraffic(inject: () => Promise<{ began: number; ended: number }>): Promise<Run> {
+    const traffic = await startTraffic(server.base, { concurrency: CONCURRENCY });
+    const readiness = watchReadiness(server.base);
+    await sleep(2_000);
+    const { began, ended } = await inject();
+    const back = await recovered(server.base);
+    await sleep(2_000);
+    await traffic.stop();
+    await readiness.stop();
+    const writes = await checkWrites(db.url('plumb'), traffic.writes);
+    const during = traffic.requests.filter((request) => request.at >= began && request.at < ended);
+    return { traffic, readiness, writes, during, began, ended, back };
+  }
+
+  it('the database stops for 10 s and comes back: 503s quickly, recovers by itself, loses nothing', async () => {
+    const run = await underTraffic(async () => {
+      const began = performance.now();
+      await db.stop();
+      await sleep(10_000);
+      const ended = performance.now();
+      await db.start();
+      return { began, ended };
+    });
+    // Requests that began and ended while the database was down (past the first half second, when
+    // in-flight ones are cut) must each have had a quick 503 with Retry-After.
+    const outage = run.during.filter((r) => r.at > run.began + 500 && r.at + r.ms < run.ended);
+    judge(run, 'PostgreSQL stops (fast shutdown) for 10 s, then starts', {
+      'detect ≤ 2 s': detectMs(run) !== null && (detectMs(run) ?? Infinity) <= 2_000,
+      'every request during the outage: 503 with Retry-After':
+        outage.length > 0 && outage.every((r) => r.status === 503 && r.retryAfter),
+      'no request waits > connect timeout (2 s) + 1.5 s': slowest(run.during) <= 3_500,
+      'recover ≤ 5 s': run.back - run.ended <= 5_000,
+      'no 500': !('500' in tally(run.traffic.requests).failed),
+      '0 acknowledged writes lost, none half-applied': run.writes.lost === 0 && run.writes.halfApplied === 0,
+    });
+  }, 90_000);
+
+  it('the database is killed (SIGKILL) mid-write and restarted: crash recovery keeps every acknowledged write', async () => {
+    const run = await underTraffic(async () => {
+      const began = performance.now();
+      await db.kill();
+      await sleep(3_000); // what a supervisor takes to notice and restart it
+      const ended = performance.now();
+      await db.start();
+      return { began, ended };
+    });
+    judge(run, 'PostgreSQL killed with SIGKILL mid-write, restarted after 3 s (crash recovery)', {
+      'detect ≤ 2 s': detectMs(run) !== null && (detectMs(run) ?? Infinity) <= 2_000,
+      'no request waits > connect timeout (2 s) + 1.5 s': slowest(run.during) <= 3_500,
+      'recover ≤ 5 s after the restart': run.back - run.ended <= 5_000,
+      'no 500': !('500' in tally(run.traffic.requests).failed),
+      '0 acknowledged writes lost, none half-applied': run.writes.lost === 0 && run.writes.halfApplied === 0,
+    });
+  }, 90_000);
+
+  it('a server worker is killed (SIGKILL) under load: replaced, only its in-flight requests fail', async () => {
+    let replacedAt: number | undefined;
+    const run = await underTraffic(async () => {
+      const [victim = 0, ...others] = server.workers();
+      const began = performance.now();
+      process.kill(victim, 'SIGKILL');
+      while (replacedAt === undefined && performance.now() - began < 15_000) {
+        const now = server.workers();
+        if (now.length === others.length + 1 && !now.includes(victim)) replacedAt = performance.now();
+        else await sleep(20);
+      }
+      return { began, ended: replacedAt ?? performance.now() };
+    });
+    const failures = run.traffic.requests.filter((r) => r.status < 200 || r.status >= 300);
+    judge(
+      run,
+      'one of 2 server workers killed with SIGKILL',
+      {
+        'replaced within 5 s': replacedAt !== undefined && replacedAt - run.began <= 5_000,
+        [`cut connections ≤ the ${CONCURRENCY} requests in flight`]:
+          failures.filter((r) => r.status === 0).length <= CONCURRENCY,
+        // While one worker carries the load alone, its admission queue may shed a request or two.
+        [`any other failure a 503 with Retry-After, ≤ ${CONCURRENCY}`]:
+          failures.filter((r) => r.status !== 0).length <= CONCURRENCY &&
+          failures.every((r) => r.status === 0 || (r.status === 503 && r.retryAfter)),
+        '0 acknowledged writes lost': run.writes.lost === 0,
+      },
+      replacedAt === undefined ? null : replacedAt - run.began,
+    );
+  }, 90_000);
+
+  it('another client holds all but a few connections: 503 quickly, never over its own pool, recovers on release', async () => {
+    const admin = postgres(db.url('plumb'), { max: 1, onnotice: () => {} });
+    await admin.unsafe('drop role if exists hog');
+    await admin.unsafe(`create role hog login password 'hog'`);
+    const hogUrl = new URL(db.url('plumb'));
+    [hogUrl.username, hogUrl.password] = ['hog', 'hog'];
+    const held: postgres.Sql[] = [];
+    const info = (await (await fetch(`${server.base}/api/info`)).json()) as {
+      sizing: { workers: number; poolMax: number };
+    };
+    const budget = info.sizing.workers * info.sizing.poolMax;
+    let poolPeak = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const [row] = await admin<{ n: number }[]>`
+          select count(*)::int as n from pg_stat_activity where application_name = 'plumb-server'`;
+        poolPeak = Math.max(poolPeak, row?.n ?? 0);
+        await sleep(100);
+      }
+    })();
+    /** Opens connections as `hog` until PostgreSQL refuses one. */
+    const grab = async () => {
+      for (;;) {
+        const sql = postgres(hogUrl.href, { max: 1, onnotice: () => {}, connect_timeout: 2 });
+        try {
+          await sql`select 1`;
+          held.push(sql);
+        } catch {
+          await sql.end({ timeout: 1 });
+          return;
+        }
+      }
+    };
+    try {
+      const run = await underTraffic(async () => {
+        const began = performance.now();
+        await grab();
+        // The server's own connections are cut (as a failover or a restart would); the hog takes
+        // the freed slots, so the server must reconnect into a full database.
+        await admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'plumb-server'`;
+        await grab();
+        await sleep(5_000);
+        const ended = performance.now();
+        await Promise.all(held.splice(0).map((sql) => sql.end({ timeout: 1 })));
+        return { began, ended };
+      });
+      const refused = run.during.filter((r) => r.status === 503);
+      judge(
+        run,
+        `all but a few of PostgreSQL's ${MAX_CONNECTIONS} connections held by another client for 5 s`,
+        {
+          'some requests refused with 503 (the database is full)': refused.length > 0,
+          // The server's default DB_CONNECT_TIMEOUT_S is 5: nothing may wait longer than that.
+          'no request waits > 5 s + 1 s': slowest(run.during) <= 6_000,
+          [`server connections ≤ its budget (${budget}; peak ${poolPeak})`]: poolPeak <= budget,
+          'recover ≤ 5 s after release': run.back - run.ended <= 5_000,
+          'no 500': !('500' in tally(run.traffic.requests).failed),
+          '0 acknowledged writes lost': run.writes.lost === 0,
+        },
+      );
+    } finally {
+      sampling = false;
+      await sampler;
+      await Promise.all(held.map((sql) => sql.end({ timeout: 1 })));
+      await admin.unsafe('drop role if exists hog').catch(() => {});
+      await admin.end();
+    }
+  }, 120_000);
+});
+
+describe('a migration that fails halfway', () => {
+  it('fails, leaves nothing of itself, the server reports the schema behind, and a fixed run succeeds', async () => {
+    const db = await startFaultDatabase(20);
+    const dir = await mkdtemp(join(tmpdir(), 'plumb-broken-migrations-'));
+    try {
+      await cp(join(repoRoot, 'db/migrations'), dir, { recursive: true });
+      const [last = ''] = (await listMigrations(dir)).slice(-1);
+      const next = Number(last.slice(0, 3)) + 1;
+      const name = (n: number, what: string) => `${String(n).padStart(3, '0')}-${what}`;
+      await writeFile(
+        join(dir, `${name(next, 'fault-first')}.ts`),
+        'export async function up(sql) { await sql`create table fault_first (id int)`; }\n',
+      );
+      const broken = join(dir, `${name(next + 1, 'fault-second')}.ts`);
+      await writeFile(
+        broken,
+        'export async function up(sql) {\n' +
+          '  await sql`create table fault_second (id int)`;\n' +
+          '  await sql`insert into fault_second values (1)`;\n' +
+          '  await sql`select * from no_such_table`;\n' +
+          '}\n',
+      );
+      const url = db.url('plumb');
+      // Each run is its own process, as a release's migration job is.
+      const failed = runMigrations(url, dir);
+      expect(failed.status).not.toBe(0);
+      expect(failed.stderr).toMatch(/no_such_table/);
+      const sql = postgres(url, { max: 1, onnotice: () => {} });
+      const pool = createDatabase({ url, max: 2 });
+      const app = createApp({
+        db: pool,
+        logger: createLogger('silent'),
+        info: { name: 'plumb', version: 'faults', gitSha: null },
+        knownMigrations: await listMigrations(dir),
+      });
+      try {
+        const [tables] = await sql<{ first: string | null; second: string | null }[]>`
+          select to_regclass('fault_first')::text as first, to_regclass('fault_second')::text as second`;
+        const applied = (await sql<{ name: string }[]>`select name from schema_migrations`).map(
+          (row) => row.name,
+        );
+        // The first new migration is in; nothing of the broken one: not its table, not its record.
+        expect(tables).toEqual({ first: 'fault_first', second: null });
+        expect(applied).toContain(name(next, 'fault-first'));
+        expect(applied).not.toContain(name(next + 1, 'fault-second'));
+        const behind = await app.request('/readyz');
+        expect(behind.status).toBe(503);
+        expect(await behind.json()).toMatchObject({ reason: 'migrations-pending' });
+
+        await writeFile(
+          broken,
+          (await readFile(broken, 'utf8')).replace('select * from no_such_table', 'select 1'),
+        );
+        const fixed = runMigrations(url, dir);
+        expect(fixed.status, fixed.stderr).toBe(0);
+        expect(JSON.parse(fixed.stdout)).toEqual([name(next + 1, 'fault-second')]);
+        expect((await app.request('/readyz')).status).toBe(200);
+        const [row] = await sql<{ n: number }[]>`select count(*)::int as n from fault_second`;
+        expect(row?.n).toBe(1);
+      } finally {
+        await sql.end();
+        await pool.end();
+      }
+      results.push({
+        fault: 'a migration fails halfway (a test-only migration folder)',
+        sent: 0,
+        succeeded: 0,
+        failed: {},
+        detectMs: null,
+        recoverMs: null,
+        acknowledgedWrites: 0,
+        lost: 0,
+        target:
+          'the run fails; the failed migration leaves nothing; /readyz 503 migrations-pending; a fixed run applies it',
+        met: true,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await db.close();
+    }
+  }, 120_000);
+});
