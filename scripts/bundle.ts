@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, type Metafile } from 'esbuild';
 
-/** Packages with native code: installed in the image with `npm ci --omit=dev`, not bundled. */
+/** Packages with native code: not bundled; copied with their platform package into `dist/node_modules`. */
 export const NATIVE_EXTERNALS = ['@node-rs/argon2'];
 
 const root = resolve(import.meta.dirname, '..');

