@@ -132,25 +132,37 @@ describe('the checks themselves', () => {
   });
 });
 
-describe('dependabot', () => {
-  it('updates npm packages, GitHub Actions and every Dockerfile base image weekly', () => {
+describe('dependency updates', () => {
+  it('Dependabot updates npm packages and GitHub Actions weekly', () => {
     const config = parse(readFileSync(join(root, '.github/dependabot.yml'), 'utf8')) as {
-      updates: {
-        'package-ecosystem': string;
-        directory?: string;
-        directories?: string[];
-        schedule: { interval: string };
-      }[];
+      updates: { 'package-ecosystem': string; directory: string; schedule: { interval: string } }[];
     };
-    const byEcosystem = Object.fromEntries(
-      config.updates.map((update) => [update['package-ecosystem'], update]),
-    );
-    expect(Object.keys(byEcosystem).sort()).toEqual(['docker', 'github-actions', 'npm']);
+    expect(config.updates.map((update) => update['package-ecosystem']).sort()).toEqual([
+      'github-actions',
+      'npm',
+    ]);
     for (const update of config.updates) expect(update.schedule.interval).toBe('weekly');
-    const dockerfiles = ['client', 'server', 'db'].filter((layer) =>
-      existsSync(join(root, layer, 'Dockerfile')),
-    );
-    expect(byEcosystem.docker?.directories?.sort()).toEqual(dockerfiles.map((layer) => `/${layer}`).sort());
+  });
+
+  it("Renovate's pattern finds every base image the Dockerfiles name", () => {
+    const config = JSON.parse(readFileSync(join(root, '.github/renovate.json'), 'utf8')) as {
+      enabledManagers: string[];
+      customManagers: { managerFilePatterns: string[]; matchStrings: string[]; datasourceTemplate: string }[];
+    };
+    expect(config.enabledManagers).toEqual(['custom.regex']);
+    const [manager] = config.customManagers;
+    expect(manager?.datasourceTemplate).toBe('docker');
+    const filePattern = new RegExp(manager?.managerFilePatterns[0]?.slice(1, -1) ?? '$^');
+    const match = new RegExp(manager?.matchStrings[0] ?? '$^', 'g');
+    for (const layer of LAYERS) {
+      const path = `${layer}/Dockerfile`;
+      expect(filePattern.test(path), path).toBe(true);
+      const text = readFileSync(join(root, path), 'utf8');
+      const declared = [...text.matchAll(/^ARG \w+_IMAGE=(\S+)$/gm)].map(([, image]) => image);
+      const found = [...text.matchAll(match)].map((m) => `${m.groups?.depName}:${m.groups?.currentValue}`);
+      expect(declared.length).toBeGreaterThan(0);
+      expect(found).toEqual(declared);
+    }
   });
 });
 

@@ -20,6 +20,7 @@ import {
   repoRoot,
   type ServerProcess,
   sleep,
+  startBalancer,
   startFaultDatabase,
   startServer,
   startTraffic,
@@ -31,8 +32,7 @@ import {
 const results: FaultResult[] = [];
 /** Faults the suite does not inject yet (issue 10), listed on the page so that it claims no more than it shows. */
 const NOT_YET_INJECTED = [
-  'a rolling restart behind a balancer (two servers, the first drained with SIGTERM)',
-  'overload at 4× the sustainable request rate for 20 s',
+  'overload at 4× the sustainable request rate for 20 s: tried with the load generator on the same two cores, requests waited up to 34 s in the connection queues before the admission control saw them (6,148 of 28,313 unanswered within 15 s); not yet bounded, nor measured apart from the generator',
   'hostile input at scale (≥ 10,000 fuzz cases per route, oversized headers, slow bodies, 1,000 rapid sign-ins)',
   'container faults (a full /tmp under a read-only root; the client with no reachable API_UPSTREAM)',
 ];
@@ -268,6 +268,58 @@ describe('faults under steady traffic', () => {
       await Promise.all(held.map((sql) => sql.end({ timeout: 1 })));
       await admin.unsafe('drop role if exists hog').catch(() => {});
       await admin.end();
+    }
+  }, 120_000);
+});
+
+describe('a rolling restart', () => {
+  it('a second server takes over while the first drains on SIGTERM behind a balancer: no request fails', async () => {
+    const db = await startFaultDatabase(MAX_CONNECTIONS);
+    // Two servers share the database: each plans its pools for two replicas.
+    const env = { TRUST_PROXY: '1', DB_MAX_CONNECTIONS: String(MAX_CONNECTIONS), SERVER_REPLICAS: '2' };
+    const first = await startServer(db.url('plumb'), env);
+    const balancer = await startBalancer([first.base]);
+    let second: ServerProcess | undefined;
+    try {
+      const traffic = await startTraffic(balancer.base, { concurrency: CONCURRENCY });
+      const readiness = watchReadiness(first.base);
+      await sleep(2_000);
+      second = await startServer(db.url('plumb'), env);
+      balancer.add(second.base);
+      await sleep(1_000);
+      const began = performance.now();
+      const exitCode = await first.stop('SIGTERM');
+      const ended = performance.now();
+      await sleep(2_000);
+      await traffic.stop();
+      await readiness.stop();
+      const writes = await checkWrites(db.url('plumb'), traffic.writes);
+      const counts = tally(traffic.requests);
+      const notReady = readiness.firstAfter(began, (code) => code !== 200);
+      const checks = {
+        'no failed request': counts.sent > 0 && counts.succeeded === counts.sent,
+        'the first server exits 0 after its drain': exitCode === 0,
+        '0 acknowledged writes lost': writes.lost === 0,
+      };
+      const missed = Object.entries(checks)
+        .filter(([, ok]) => !ok)
+        .map(([check]) => check);
+      results.push({
+        fault: 'rolling restart: a second server starts, the first drains on SIGTERM (loopback balancer)',
+        ...counts,
+        detectMs: notReady === undefined ? null : notReady - began,
+        recoverMs: ended - began,
+        acknowledgedWrites: writes.acknowledged,
+        lost: writes.lost,
+        target: Object.keys(checks).join('; '),
+        met: missed.length === 0,
+      });
+      expect(missed, JSON.stringify(counts.failed)).toEqual([]);
+    } finally {
+      await balancer.close();
+      await first.stop();
+      await second?.stop();
+      await db.close();
     }
   }, 120_000);
 });

@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { migrate } from '@plumb/db';
@@ -389,4 +391,103 @@ export function renderReliability(results: FaultResult[], notYet: string[] = [],
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A small loopback load balancer, as Render's or an Ingress's would behave: it sends each request
+ * to the next backend whose /readyz answered 200 at its last check (every 100 ms), over a fresh
+ * connection, and tries another backend when a connection is refused (the request never arrived,
+ * so even a POST is safe to send again).
+ */
+export async function startBalancer(initial: string[]) {
+  const backends = [...initial];
+  const ready = new Map(backends.map((backend) => [backend, true]));
+  let checking = true;
+  const checker = (async () => {
+    while (checking) {
+      await Promise.all(
+        backends.map(async (backend) => ready.set(backend, (await status(`${backend}/readyz`, 500)) === 200)),
+      );
+      await sleep(100);
+    }
+  })();
+  let next = 0;
+  const server = createServer(async (request, response) => {
+    const body = await buffer(request);
+    const candidates = backends.filter((backend) => ready.get(backend));
+    for (let attempt = 0; attempt < candidates.length; attempt++) {
+      const backend = candidates[(next++ + attempt) % candidates.length] ?? '';
+      try {
+        const upstream = await forward(backend, request, body);
+        response.writeHead(upstream.status, upstream.headers);
+        response.end(upstream.body);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ECONNREFUSED') {
+          response.writeHead(502).end();
+          return;
+        }
+      }
+    }
+    response.writeHead(503, { 'retry-after': '1' }).end();
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    /** Adds a backend; it takes traffic once its /readyz answers 200. */
+    add(backend: string) {
+      ready.set(backend, false);
+      backends.push(backend);
+    },
+    async close() {
+      checking = false;
+      await checker;
+      await new Promise((done) => server.close(done));
+    },
+  };
+}
+
+function buffer(stream: IncomingMessage): Promise<Buffer> {
+  return new Promise((done, fail) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => done(Buffer.concat(chunks)));
+    stream.on('error', fail);
+  });
+}
+
+function forward(backend: string, incoming: IncomingMessage, body: Buffer) {
+  const target = new URL(backend);
+  return new Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer }>(
+    (done, fail) => {
+      const headers = {
+        ...incoming.headers,
+        host: target.host,
+        'x-forwarded-host': incoming.headers.host ?? '',
+      };
+      const outgoing = httpRequest(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: incoming.method,
+          path: incoming.url,
+          headers,
+          agent: false,
+        },
+        async (upstream) => {
+          const responseHeaders: Record<string, string | string[]> = {};
+          for (const [key, value] of Object.entries(upstream.headers))
+            if (value !== undefined) responseHeaders[key] = value;
+          done({
+            status: upstream.statusCode ?? 502,
+            headers: responseHeaders,
+            body: await buffer(upstream),
+          });
+        },
+      );
+      outgoing.on('error', fail);
+      outgoing.end(body);
+    },
+  );
 }
