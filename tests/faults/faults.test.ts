@@ -8,9 +8,20 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listMigrations } from '@plumb/db';
+import { freePort } from '@plumb/db/embedded';
 import { createApp, createDatabase, createLogger } from '@plumb/server';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildImage,
+  containerLogs,
+  ensureBaseImages,
+  hasPodman,
+  podman,
+  podmanResult,
+  runArgs,
+  usePodmanSettings,
+} from '../support/images.ts';
 import {
   checkWrites,
   type FaultDatabase,
@@ -34,7 +45,6 @@ const results: FaultResult[] = [];
 const NOT_YET_INJECTED = [
   'overload at 4× the sustainable request rate for 20 s: tried with the load generator on the same two cores, requests waited up to 34 s in the connection queues before the admission control saw them (6,148 of 28,313 unanswered within 15 s); not yet bounded, nor measured apart from the generator',
   'hostile input at scale (≥ 10,000 fuzz cases per route, oversized headers, slow bodies, 1,000 rapid sign-ins)',
-  'container faults (a full /tmp under a read-only root; the client with no reachable API_UPSTREAM)',
 ];
 const MAX_CONNECTIONS = 60;
 
@@ -322,6 +332,116 @@ describe('a rolling restart', () => {
       await db.close();
     }
   }, 120_000);
+});
+
+describe.runIf(hasPodman() || process.env.CI === 'true')('container faults', () => {
+  let db: FaultDatabase;
+  const containers: string[] = [];
+  const image = (layer: 'server' | 'client') => `localhost/plumb-${layer}:faults`;
+
+  beforeAll(async () => {
+    if (!hasPodman()) throw new Error('podman is required under CI=true (Debian: apt-get install podman)');
+    usePodmanSettings();
+    await ensureBaseImages();
+    // The image suite has usually just built them: the layer cache makes this quick.
+    for (const layer of ['server', 'client'] as const) await buildImage(layer, image(layer));
+    db = await startFaultDatabase(20);
+  }, 1_800_000);
+
+  afterAll(async () => {
+    for (const container of containers) await podmanResult(['rm', '--force', '--time', '0', container]);
+    await db?.close();
+  });
+
+  it('the server container with its /tmp full (read-only root): still healthy and serving, truthfully', async () => {
+    const port = await freePort();
+    const name = `plumb-faults-${process.pid}-full-tmp`;
+    containers.push(name);
+    await podman(
+      runArgs('server', image('server'), {
+        name,
+        tmpSize: '1m',
+        env: { DATABASE_URL: db.url('plumb'), PORT: `${port}`, HOST: '127.0.0.1', WEB_CONCURRENCY: '2' },
+      }),
+    );
+    const base = `http://127.0.0.1:${port}`;
+    await recovered(base, 30_000);
+    const fill = await podmanResult([
+      'exec',
+      name,
+      'sh',
+      '-c',
+      'head -c 4000000 /dev/zero > /tmp/fill; df -k /tmp | tail -1',
+    ]);
+    const full = /\s100%\s/.test(fill.stdout);
+    const traffic = await startTraffic(base, { concurrency: CONCURRENCY });
+    await sleep(3_000);
+    await traffic.stop();
+    const writes = await checkWrites(db.url('plumb'), traffic.writes);
+    const counts = tally(traffic.requests);
+    const health = [await status(`${base}/healthz`), await status(`${base}/readyz`)];
+    const checks = {
+      '/tmp is full (1 MiB tmpfs)': full,
+      '/healthz and /readyz answer 200 (nothing needs /tmp)': health.join() === '200,200',
+      'every request succeeds, 0 writes lost': counts.succeeded === counts.sent && writes.lost === 0,
+    };
+    record('server container: read-only root, /tmp (1 MiB tmpfs) filled up', counts, writes, checks);
+  });
+
+  it('the client container with its API_UPSTREAM unreachable: healthy itself, 503 JSON for the API, a clear log line', async () => {
+    const port = await freePort();
+    const upstream = await freePort(); // nothing listens there
+    const name = `plumb-faults-${process.pid}-no-upstream`;
+    containers.push(name);
+    await podman(
+      runArgs('client', image('client'), {
+        name,
+        env: { PORT: `${port}`, API_UPSTREAM: `127.0.0.1:${upstream}` },
+      }),
+    );
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100 && (await status(`${base}/healthz`)) !== 200; i++) await sleep(100);
+    const api = await fetch(`${base}/api/info`);
+    const body = (await api.json().catch(() => ({}))) as { error?: { code?: string } };
+    const logs = await containerLogs(name);
+    const checks = {
+      'its own /healthz answers 200 (nginx runs; the app is served)':
+        (await status(`${base}/healthz`)) === 200,
+      '/api/ answers 503 api_unavailable with Retry-After':
+        api.status === 503 && api.headers.has('retry-after') && body.error?.code === 'api_unavailable',
+      'the log names the refused upstream':
+        logs.includes('Connection refused') && logs.includes(`127.0.0.1:${upstream}`),
+    };
+    record(
+      'client container: API_UPSTREAM unreachable',
+      { sent: 1, succeeded: 0, failed: { '503': 1 } },
+      undefined,
+      checks,
+    );
+  });
+
+  /** A row without traffic timings, and the test's verdict. */
+  function record(
+    fault: string,
+    counts: ReturnType<typeof tally>,
+    writes: Awaited<ReturnType<typeof checkWrites>> | undefined,
+    checks: Record<string, boolean>,
+  ) {
+    const missed = Object.entries(checks)
+      .filter(([, ok]) => !ok)
+      .map(([check]) => check);
+    results.push({
+      fault,
+      ...counts,
+      detectMs: null,
+      recoverMs: null,
+      acknowledgedWrites: writes?.acknowledged ?? 0,
+      lost: writes?.lost ?? 0,
+      target: Object.keys(checks).join('; '),
+      met: missed.length === 0,
+    });
+    expect(missed).toEqual([]);
+  }
 });
 
 describe('a migration that fails halfway', () => {

@@ -56,6 +56,8 @@ export interface RunOptions {
   network?: 'host' | 'none';
   /** Read-only root and a /tmp tmpfs, as the manifests run it (default true). */
   readOnly?: boolean;
+  /** A size limit for the /tmp tmpfs (podman's syntax, e.g. `1m`). */
+  tmpSize?: string;
   cpus?: number;
   memory?: string;
   entrypoint?: string;
@@ -70,7 +72,11 @@ export function runArgs(layer: Layer, image: string, options: RunOptions = {}): 
     ...(options.name ? ['--detach', '--name', options.name] : ['--rm']),
     '--network',
     options.network ?? 'host',
-    ...(options.readOnly === false ? [] : READ_ONLY_FLAGS),
+    ...(options.readOnly === false
+      ? []
+      : READ_ONLY_FLAGS.map((flag) =>
+          flag === '/tmp' && options.tmpSize ? `/tmp:size=${options.tmpSize}` : flag,
+        )),
     '--user',
     USERS[layer],
     ...(options.cpus ? ['--cpus', String(options.cpus)] : []),
