@@ -105,6 +105,11 @@ export const serverEnvSchema = z.object({
   REQUEST_QUEUE_TIMEOUT_MS: integer(1, 60_000)
     .default(1_000)
     .describe('Longest an API request waits for its turn before it gets 503 with Retry-After.'),
+  REQUEST_TIMEOUT_MS: integer(1_000, 600_000)
+    .default(30_000)
+    .describe(
+      'Longest a client may take to send a whole request (headers within 10 s): a slow upload is cut with 408, so slow clients cannot hold connections.',
+    ),
   SHUTDOWN_DELAY_MS: integer(0, 600_000)
     .default(3_000)
     .describe(

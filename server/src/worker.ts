@@ -36,9 +36,23 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
     ...(cluster.isWorker ? { renderMetrics: () => requestClusterMetrics() } : {}),
   });
 
-  const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (address) => {
-    logger.info({ port: address.port, host: env.HOST, version: APP_VERSION }, 'listening');
-  });
+  const server = serve(
+    {
+      fetch: app.fetch,
+      port: env.PORT,
+      hostname: env.HOST,
+      // Slow clients (slowloris): the headers within 10 s, the whole request within
+      // REQUEST_TIMEOUT_MS, checked every second (Node's default check runs every 30 s).
+      serverOptions: {
+        headersTimeout: Math.min(10_000, env.REQUEST_TIMEOUT_MS),
+        requestTimeout: env.REQUEST_TIMEOUT_MS,
+        connectionsCheckingInterval: 1_000,
+      },
+    },
+    (address) => {
+      logger.info({ port: address.port, host: env.HOST, version: APP_VERSION }, 'listening');
+    },
+  );
   server.on('error', (error: NodeJS.ErrnoException) => {
     logger.fatal(
       { code: error.code },

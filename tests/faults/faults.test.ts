@@ -5,11 +5,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listMigrations } from '@plumb/db';
 import { freePort } from '@plumb/db/embedded';
 import { createApp, createDatabase, createLogger } from '@plumb/server';
+import { httpClient } from '@plumb/server/testing';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -44,9 +46,9 @@ const results: FaultResult[] = [];
 /** Faults the suite does not inject yet (issue 10), listed on the page so that it claims no more than it shows. */
 const NOT_YET_INJECTED = [
   'overload at 4× the sustainable request rate for 20 s: tried with the load generator on the same two cores, requests waited up to 34 s in the connection queues before the admission control saw them (6,148 of 28,313 unanswered within 15 s); not yet bounded, nor measured apart from the generator',
-  'hostile input at scale (≥ 10,000 fuzz cases per route, oversized headers, slow bodies, 1,000 rapid sign-ins)',
 ];
 const MAX_CONNECTIONS = 60;
+const FUZZ_RUNS = 10_000;
 
 // The generated table, with whatever ran (a missed target shows as "no" there and fails its test).
 afterAll(async () => {
@@ -61,6 +63,30 @@ const runMigrations = (url: string, dir: string) =>
     encoding: 'utf8',
     timeout: 60_000,
   });
+
+/** Records a fault without traffic timings, and fails the test naming the checks it missed. */
+function recordChecks(
+  fault: string,
+  counts: ReturnType<typeof tally>,
+  checks: Record<string, boolean>,
+  detail = '',
+  writes?: Awaited<ReturnType<typeof checkWrites>>,
+) {
+  const missed = Object.entries(checks)
+    .filter(([, ok]) => !ok)
+    .map(([check]) => check);
+  results.push({
+    fault,
+    ...counts,
+    detectMs: null,
+    recoverMs: null,
+    acknowledgedWrites: writes?.acknowledged ?? 0,
+    lost: writes?.lost ?? 0,
+    target: Object.keys(checks).join('; '),
+    met: missed.length === 0,
+  });
+  expect(missed, detail).toEqual([]);
+}
 
 /** Waits until /readyz is 200 again (it queries the database); returns when that was. */
 async function recovered(base: string, timeoutMs = 15_000): Promise<number> {
@@ -345,7 +371,7 @@ describe.runIf(hasPodman() || process.env.CI === 'true')('container faults', () 
     await ensureBaseImages();
     // The image suite has usually just built them: the layer cache makes this quick.
     for (const layer of ['server', 'client'] as const) await buildImage(layer, image(layer));
-    db = await startFaultDatabase(20);
+    db = await startFaultDatabase(MAX_CONNECTIONS);
   }, 1_800_000);
 
   afterAll(async () => {
@@ -385,7 +411,13 @@ describe.runIf(hasPodman() || process.env.CI === 'true')('container faults', () 
       '/healthz and /readyz answer 200 (nothing needs /tmp)': health.join() === '200,200',
       'every request succeeds, 0 writes lost': counts.succeeded === counts.sent && writes.lost === 0,
     };
-    record('server container: read-only root, /tmp (1 MiB tmpfs) filled up', counts, writes, checks);
+    recordChecks(
+      'server container: read-only root, /tmp (1 MiB tmpfs) filled up',
+      counts,
+      checks,
+      '',
+      writes,
+    );
   });
 
   it('the client container with its API_UPSTREAM unreachable: healthy itself, 503 JSON for the API, a clear log line', async () => {
@@ -412,37 +444,148 @@ describe.runIf(hasPodman() || process.env.CI === 'true')('container faults', () 
       'the log names the refused upstream':
         logs.includes('Connection refused') && logs.includes(`127.0.0.1:${upstream}`),
     };
-    record(
+    recordChecks(
       'client container: API_UPSTREAM unreachable',
       { sent: 1, succeeded: 0, failed: { '503': 1 } },
-      undefined,
       checks,
     );
   });
-
-  /** A row without traffic timings, and the test's verdict. */
-  function record(
-    fault: string,
-    counts: ReturnType<typeof tally>,
-    writes: Awaited<ReturnType<typeof checkWrites>> | undefined,
-    checks: Record<string, boolean>,
-  ) {
-    const missed = Object.entries(checks)
-      .filter(([, ok]) => !ok)
-      .map(([check]) => check);
-    results.push({
-      fault,
-      ...counts,
-      detectMs: null,
-      recoverMs: null,
-      acknowledgedWrites: writes?.acknowledged ?? 0,
-      lost: writes?.lost ?? 0,
-      target: Object.keys(checks).join('; '),
-      met: missed.length === 0,
-    });
-    expect(missed).toEqual([]);
-  }
 });
+
+describe('hostile input at scale', () => {
+  it(`the API's property tests with ${FUZZ_RUNS.toLocaleString('en')} generated bad requests per route: never a 5xx, no row changed`, async () => {
+    const report = join(tmpdir(), `plumb-fuzz-${process.pid}.json`);
+    const run = spawnSync(
+      process.execPath,
+      [
+        join(repoRoot, 'node_modules/vitest/vitest.mjs'),
+        'run',
+        '--project',
+        'server',
+        'server/src/routes/hostile-input.test.ts',
+        '--reporter=json',
+        `--outputFile=${report}`,
+      ],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, FUZZ_RUNS: String(FUZZ_RUNS) },
+        encoding: 'utf8',
+        timeout: 1_200_000,
+      },
+    );
+    const outcome = JSON.parse(await readFile(report, 'utf8').catch(() => '{}')) as {
+      numTotalTests?: number;
+      numPassedTests?: number;
+      testResults?: { assertionResults: { title: string; status: string }[] }[];
+    };
+    await rm(report, { force: true });
+    const properties = (outcome.testResults ?? [])
+      .flatMap((file) => file.assertionResults)
+      .filter((test) => test.title.includes(String(FUZZ_RUNS)));
+    const passed = properties.filter((test) => test.status === 'passed').length;
+    const checks = {
+      [`every property (${properties.length}) held for ${FUZZ_RUNS} cases`]:
+        properties.length >= 8 && passed === properties.length,
+      'the whole hostile-input file passed':
+        run.status === 0 && outcome.numPassedTests === outcome.numTotalTests,
+    };
+    recordChecks(
+      `hostile input: ${FUZZ_RUNS.toLocaleString('en')} generated bad requests on each of ${properties.length} routes and queries`,
+      { sent: properties.length * FUZZ_RUNS, succeeded: passed * FUZZ_RUNS, failed: {} },
+      checks,
+      run.stderr.slice(-2_000),
+    );
+  }, 1_500_000);
+
+  it('oversized headers, slow uploads and 1,000 rapid sign-ins: refused, cut, limited; others keep being served', async () => {
+    const db = await startFaultDatabase(MAX_CONNECTIONS);
+    const server = await startServer(db.url('plumb'), {
+      REQUEST_TIMEOUT_MS: '3000',
+      AUTH_RATE_LIMIT_IP_MAX: '30',
+    });
+    try {
+      const target = new URL(server.base);
+      const victim = httpClient(server.base);
+      const account = await victim.signup();
+      const traffic = await startTraffic(server.base, { concurrency: 4, accounts: 2 });
+      // 1. Headers over Node's 16 KB limit: 431, the connection closed.
+      const huge = await rawRequest(
+        target,
+        `GET /api/notes HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`,
+      );
+      // 2. Twenty slow uploads that dribble one byte a second: cut within REQUEST_TIMEOUT_MS (3 s here).
+      const slow = await Promise.all(Array.from({ length: 20 }, () => slowUpload(target, 10_000)));
+      // 3. 1,000 rapid sign-in attempts with wrong passwords from one address.
+      const attempts = await Promise.all(
+        Array.from({ length: 1_000 }, () =>
+          fetch(`${server.base}/api/auth/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', origin: server.base },
+            body: JSON.stringify({ email: account.email, password: 'wrong password, again' }),
+          }).then((response) => response.status),
+        ),
+      );
+      await traffic.stop();
+      const writes = await checkWrites(db.url('plumb'), traffic.writes);
+      const counts = tally(traffic.requests);
+      const byStatus = (code: number) => attempts.filter((s) => s === code).length;
+      // The account still signs in with its own password once the window has passed? Its session works now.
+      const stillIn = (await victim.request('/api/auth/me')).status;
+      const checks = {
+        'oversized headers: 431': huge.startsWith('HTTP/1.1 431'),
+        [`20 slow uploads cut (408) within REQUEST_TIMEOUT_MS (3 s) + 3 s (slowest ${Math.round(Math.max(...slow))} ms)`]:
+          slow.every((ms) => ms <= 6_000),
+        [`sign-ins: ${byStatus(401)} × 401 then ${byStatus(429)} × 429, no 5xx`]:
+          byStatus(429) >= 900 && attempts.every((code) => code === 401 || code === 429),
+        'others kept being served: every request succeeded, 0 writes lost':
+          counts.succeeded === counts.sent && writes.lost === 0,
+        "the account's own session is untouched": stillIn === 200,
+      };
+      recordChecks(
+        'oversized headers, 20 slow uploads, 1,000 rapid wrong sign-ins, beside normal traffic',
+        counts,
+        checks,
+        '',
+        writes,
+      );
+    } finally {
+      await server.stop();
+      await db.close();
+    }
+  }, 180_000);
+});
+
+/** Sends raw bytes and returns what came back before the server closed the connection. */
+function rawRequest(target: URL, text: string): Promise<string> {
+  return new Promise((done) => {
+    const socket = connect(Number(target.port), target.hostname, () => socket.write(text));
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk));
+    socket.on('close', () => done(answer));
+    socket.on('error', () => done(answer));
+    socket.setTimeout(10_000, () => socket.destroy());
+  });
+}
+
+/** A POST whose body arrives a byte a second; resolves to how long the server let it hang on. */
+function slowUpload(target: URL, maxMs: number): Promise<number> {
+  return new Promise((done) => {
+    const started = performance.now();
+    const socket = connect(Number(target.port), target.hostname, () => {
+      socket.write(
+        'POST /api/notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+      );
+    });
+    const drip = setInterval(() => socket.write(' '), 1_000);
+    const finish = () => {
+      clearInterval(drip);
+      done(performance.now() - started);
+    };
+    socket.on('close', finish);
+    socket.on('error', () => socket.destroy());
+    socket.setTimeout(maxMs, () => socket.destroy());
+  });
+}
 
 describe('a migration that fails halfway', () => {
   it('fails, leaves nothing of itself, the server reports the schema behind, and a fixed run succeeds', async () => {
