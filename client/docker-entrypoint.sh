@@ -1,6 +1,6 @@
 #!/bin/sh
-# Plumb client container start: check the settings, write /env-config.js from the CLIENT_*
-# variables (JSON-escaped, so no value can inject script) and nginx's configuration, all into
+# Plumb client container start: check the settings, write /env-config.js from the allow-listed
+# CLIENT_* variables (JSON-escaped, so no value can inject script) and nginx's configuration, all into
 # RUNTIME_DIR (the root filesystem stays read-only), then exec nginx in the foreground as PID 1.
 set -eu
 
@@ -52,10 +52,20 @@ json_string() {
     END { printf "\"" }'
 }
 
+# Only the public keys this build knows (its allow-list, generated from client/src/env.ts) are
+# published; any other CLIENT_* variable is named in the log and left out.
+PUBLIC_KEYS_FILE=${PUBLIC_KEYS_FILE:-$TEMPLATE_DIR/public-env.keys}
+[ -r "$PUBLIC_KEYS_FILE" ] || fail "the list of public settings is missing: $PUBLIC_KEYS_FILE"
+public_keys=$(grep -E '^CLIENT_[A-Z0-9_]+$' "$PUBLIC_KEYS_FILE" | sort -u)
+for name in $(env | sed -n 's/^\(CLIENT_[A-Z0-9_]*\)=.*/\1/p' | sort -u); do
+  printf '%s\n' "$public_keys" | grep -qx "$name" ||
+    echo "plumb-client: $name is not a public setting of this build (see client/src/env.ts); not published" >&2
+done
 {
   printf 'window.__ENV__ = {'
   separator=''
-  for name in $(env | sed -n 's/^\(CLIENT_[A-Z0-9_]*\)=.*/\1/p' | sort -u); do
+  for name in $public_keys; do
+    printenv "$name" >/dev/null || continue
     printf '%s"%s":%s' "$separator" "$name" "$(json_string "$(printenv "$name")")"
     separator=','
   done

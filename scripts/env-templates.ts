@@ -134,9 +134,21 @@ export function renderConfigurationReference(): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The client image's allow-list of public keys, read by its entrypoint (DESIGN contract 3). */
+export function renderPublicKeys(): string {
+  const keys = describeEnv(clientEnvSchema as unknown as ZodType).map((variable) => variable.name);
+  return [
+    '# The CLIENT_* settings the client image may publish in /env-config.js: generated from',
+    "# client/src/env.ts by 'npm run env:templates'. Others are not published (the entrypoint says so).",
+    ...keys,
+    '',
+  ].join('\n');
+}
+
 const generated = (): [string, string][] => [
   ...envTemplates.map((template): [string, string] => [template.path, renderEnvTemplate(template)]),
   ['docs/reference/configuration.md', renderConfigurationReference()],
+  ['client/nginx/public-env.keys', renderPublicKeys()],
 ];
 
 /** Writes the templates and the reference (or, with `check`, lists the ones that differ from disk). */

@@ -4,7 +4,7 @@
  * database. Needs `nginx` on PATH: skipped with a message without it, failing when CI=true.
  */
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
@@ -23,15 +23,20 @@ const HOSTILE = {
   CLIENT_QUOTES: `"double" 'single' \\back\\slash`,
   CLIENT_LINES: 'one\ntwo\r\nthree\ttab',
   CLIENT_UNICODE: 'héllo 🙂 \u2028 end',
+  CLIENT_NOT_LISTED: 'must-not-leak-either',
   NOT_PUBLIC_SECRET: 'must-not-leak',
 };
+/** A test allow-list, so that the escaping is exercised on free-text values (the real one is client/nginx/public-env.keys). */
+const PUBLIC_KEYS = ['CLIENT_API_URL', 'CLIENT_SCRIPT', 'CLIENT_QUOTES', 'CLIENT_LINES', 'CLIENT_UNICODE'];
 
 describe.runIf(hasNginx() || process.env.CI === 'true')('client nginx', () => {
   let stack: ClientStack;
   let base: string;
 
   beforeAll(async () => {
-    stack = await startClientStack(HOSTILE);
+    const keys = join(await mkdtemp(join(tmpdir(), 'plumb-keys-')), 'public-env.keys');
+    await writeFile(keys, `# test allow-list\n${PUBLIC_KEYS.join('\n')}\n`);
+    stack = await startClientStack({ ...HOSTILE, PUBLIC_KEYS_FILE: keys });
     base = stack.base;
   });
   afterAll(() => stack?.close());
@@ -68,7 +73,7 @@ describe.runIf(hasNginx() || process.env.CI === 'true')('client nginx', () => {
     expect(response.headers.get('content-security-policy')).not.toBeNull();
   });
 
-  it('writes env-config.js from the CLIENT_* variables only, escaped so no value can break out', async () => {
+  it('writes env-config.js from the allow-listed CLIENT_* variables only, escaped so no value can break out', async () => {
     const response = await fetch(`${base}/env-config.js`);
     expect(response.headers.get('cache-control')).toBe('no-store');
     const script = await response.text();
@@ -76,7 +81,7 @@ describe.runIf(hasNginx() || process.env.CI === 'true')('client nginx', () => {
     expect(script).not.toContain('must-not-leak');
     const window: { __ENV__?: Record<string, string> } = {};
     runInNewContext(script, { window });
-    const { NOT_PUBLIC_SECRET: _, ...publicOnes } = HOSTILE;
+    const { NOT_PUBLIC_SECRET: _, CLIENT_NOT_LISTED: __, ...publicOnes } = HOSTILE;
     expect(window.__ENV__).toEqual(publicOnes);
     // Nothing was written into the web root (it can be read-only).
     await expect(readFile(join(stack.dir, 'web', 'env-config.js'), 'utf8')).resolves.toBe(

@@ -255,7 +255,12 @@ describe.runIf(available || process.env.CI === 'true')('the three images', () =>
       await podman(
         runArgs('client', image('client'), {
           name: client,
-          env: { PORT: `${clientPort}`, API_UPSTREAM: `127.0.0.1:${serverPort}`, CLIENT_MOTD: HOSTILE },
+          env: {
+            PORT: `${clientPort}`,
+            API_UPSTREAM: `127.0.0.1:${serverPort}`,
+            CLIENT_MOTD: HOSTILE,
+            CLIENT_API_URL: '',
+          },
         }),
       );
       await waitForStatus(`${clientBase}/healthz`, 200, { describe: () => containerLogs(client) });
@@ -307,7 +312,10 @@ describe.runIf(available || process.env.CI === 'true')('the three images', () =>
       expect(body).not.toContain('</script>');
       const window: { __ENV__?: Record<string, string> } = {};
       runInNewContext(body, { window });
-      expect(window.__ENV__).toEqual({ CLIENT_MOTD: HOSTILE });
+      // Only this build's public settings are published; the hostile CLIENT_MOTD is not one.
+      expect(window.__ENV__).toEqual({ CLIENT_API_URL: '' });
+      expect(body).not.toContain('alert');
+      expect(await containerLogs(client)).toMatch(/CLIENT_MOTD is not a public setting of this build/);
     });
 
     it('a user signs up, writes a note and lists it, all through the client’s /api/ proxy', async () => {
