@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -325,6 +325,34 @@ describe('the CD workflows', () => {
       });
       expect(wrongTag.code).not.toBe(0);
       expect(wrongTag.stdout).toMatch(/::error::tag v9\.9\.9 does not match package\.json version/);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
+  it("builds from the base images pinned by digest (each ARG *_IMAGE of the layer's Dockerfile)", async () => {
+    const work = await mkdtemp(join(tmpdir(), 'plumb-bases-'));
+    try {
+      // A stand-in docker CLI: `buildx imagetools inspect TAG` answers a manifest with a digest.
+      await writeFile(
+        join(work, 'docker'),
+        '#!/bin/sh\nprintf \'{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:%064d","size":1}\' 7\n',
+        { mode: 0o755 },
+      );
+      for (const layer of LAYERS) {
+        const output = join(work, `${layer}.out`);
+        const step = await runStep('Pin the base images by digest', {
+          LAYER: layer,
+          GITHUB_OUTPUT: output,
+          PATH: `${work}:${process.env.PATH}`,
+        });
+        expect(step.code, step.stderr).toBe(0);
+        const declared = [
+          ...readFileSync(join(root, layer, 'Dockerfile'), 'utf8').matchAll(/^ARG (\w+_IMAGE)=(\S+)$/gm),
+        ];
+        const expected = declared.map(([, name, tag]) => `${name}=${tag}@sha256:${'7'.padStart(64, '0')}`);
+        expect(await readFile(output, 'utf8')).toBe(`args<<EOF\n${expected.join('\n')}\nEOF\n`);
+      }
     } finally {
       await rm(work, { recursive: true, force: true });
     }
