@@ -2,53 +2,27 @@
  * The real server process on a real database, over loopback: cluster and single-worker modes,
  * drain under load, a killed worker replaced. Bounded in time; traffic only to 127.0.0.1.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@plumb/db/embedded';
 import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { childrenOf, type ServerProcess, startServerProcess } from '#src/testing.ts';
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-const children: ChildProcess[] = [];
+const servers: ServerProcess[] = [];
 
+/** The server from its source (main.ts) on `db`; killed after each test. */
 async function startServer(db: TestDatabase, env: Record<string, string>) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [main], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      DATABASE_URL: db.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const server = await startServerProcess({
+    entry: main,
+    env: { DATABASE_URL: db.url, LOG_LEVEL: 'info', ...env },
   });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk) => (output += chunk));
-  child.stderr?.on('data', (chunk) => (output += chunk));
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const status = await fetch(`${base}/readyz`).then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (status === 200) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { child, base, output: () => output };
+  servers.push(server);
+  return { child: server.process, base: server.base, output: server.logs };
 }
 
-const workerPids = (pid: number) =>
-  execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map(Number);
+const workerPids = childrenOf;
 
 async function signedInCookie(base: string): Promise<string> {
   const response = await fetch(`${base}/api/auth/signup`, {
@@ -114,7 +88,7 @@ describe('the server process', () => {
     db = await createTestDatabase();
   });
   afterEach(() => {
-    for (const child of children.splice(0)) child.kill('SIGKILL');
+    for (const server of servers.splice(0)) server.process.kill('SIGKILL');
   });
   afterAll(() => db.drop());
 
@@ -150,7 +124,7 @@ describe('the server process', () => {
       sizing: { workers: number; heapMb: number };
     };
     expect(info.sizing.workers).toBe(1);
-    expect(() => workerPids(child.pid as number)).toThrow(); // pgrep finds no children
+    expect(workerPids(child.pid as number)).toEqual([]); // no cluster workers
     const args = execFileSync('ps', ['-o', 'args=', '-p', String(child.pid)], { encoding: 'utf8' });
     expect(args).toContain(`--max-old-space-size=${info.sizing.heapMb}`);
   });

@@ -1,5 +1,12 @@
-/** @module Test helpers for the API: an app on a database of its own, and a client that keeps a session cookie. */
+/**
+ * @module Test helpers for the API: an app on a database of its own, a client that keeps a session
+ * cookie, and the server as a real process (the one harness the process, fault and image suites share).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { listMigrations } from '@plumb/db';
+import { freePort } from '@plumb/db/embedded';
 import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
 import { type AppConfig, createApp, defaultAppConfig } from '#src/app.ts';
 import { createDatabase, type Database } from '#src/database.ts';
@@ -105,3 +112,74 @@ export const httpClient = (base: string): TestClient =>
       headers: { origin: base, ...(init.headers as Record<string, string>) },
     }),
   );
+
+export interface ServerProcess {
+  base: string;
+  process: ChildProcess;
+  /** The cluster's worker processes (none when one worker runs without a primary). */
+  workers(): number[];
+  /** What it printed (the last 100 KB). */
+  logs(): string;
+  /** Sends `signal` and waits for the exit; resolves to the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts the server as its own process on a free loopback port (`entry`: `server/src/main.ts`, or
+ * the bundle `server/dist/bin/server.js`) and waits until /readyz answers 200.
+ */
+export async function startServerProcess(options: {
+  entry: string;
+  env: Record<string, string>;
+  timeoutMs?: number;
+}): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [options.entry], {
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => (output = (output + chunk).slice(-100_000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  for (;;) {
+    const status = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) break;
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`the server did not start:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    base,
+    process: child,
+    workers: () => (child.pid ? childrenOf(child.pid) : []),
+    logs: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+  };
+}
+
+/** The pids whose parent is `pid` (Linux /proc). */
+export function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent === pid) children.push(Number(entry));
+    } catch {}
+  }
+  return children;
+}

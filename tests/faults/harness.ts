@@ -4,10 +4,9 @@
  * driver that records every request and every acknowledged write; a readiness watcher; and the
  * check that no acknowledged write was lost and no unacknowledged one half-applied.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +14,18 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { migrate } from '@plumb/db';
 import { type EmbeddedPostgres, freePort, startEmbeddedPostgres } from '@plumb/db/embedded';
-import { httpClient, PASSWORD, type TestClient, uniqueEmail } from '@plumb/server/testing';
+import {
+  childrenOf,
+  httpClient,
+  PASSWORD,
+  type ServerProcess,
+  startServerProcess,
+  type TestClient,
+  uniqueEmail,
+} from '@plumb/server/testing';
+
+export type { ServerProcess };
+
 import postgres from 'postgres';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
@@ -74,20 +84,6 @@ export async function startFaultDatabase(maxConnections = 60): Promise<FaultData
   };
 }
 
-/** The pids whose parent is `pid` (Linux /proc). */
-export function childrenOf(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (parent === pid) children.push(Number(entry));
-    } catch {}
-  }
-  return children;
-}
-
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -95,16 +91,6 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-export interface ServerProcess {
-  base: string;
-  process: ChildProcess;
-  /** The cluster's worker processes (none when one worker runs without a primary). */
-  workers(): number[];
-  logs(): string;
-  /** Sends `signal` and waits for the exit; resolves to the exit code. */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 let built = false;
@@ -115,18 +101,16 @@ export function buildServer(): void {
   built = true;
 }
 
+/** The production bundle on `databaseUrl`, 2 workers, settings a fault can be measured with. */
 export async function startServer(
   databaseUrl: string,
   env: Record<string, string> = {},
 ): Promise<ServerProcess> {
   buildServer();
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(repoRoot, 'server/dist/bin/server.js')], {
+  return startServerProcess({
+    entry: join(repoRoot, 'server/dist/bin/server.js'),
     env: {
-      PATH: process.env.PATH ?? '',
       DATABASE_URL: databaseUrl,
-      PORT: String(port),
-      HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       WEB_CONCURRENCY: '2',
       DB_MAX_CONNECTIONS: '60',
@@ -135,30 +119,7 @@ export async function startServer(
       AUTH_RATE_LIMIT_IP_MAX: '100000',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout?.on('data', (chunk) => (output = (output + chunk).slice(-20_000)));
-  child.stderr?.on('data', (chunk) => (output = (output + chunk).slice(-20_000)));
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  while ((await status(`${base}/readyz`)) !== 200) {
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`the server did not start:\n${output}`);
-    await sleep(50);
-  }
-  return {
-    base,
-    process: child,
-    workers: () => (child.pid ? childrenOf(child.pid) : []),
-    logs: () => output,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill(signal);
-      const [code] = (await once(child, 'exit')) as [number | null];
-      return code;
-    },
-  };
 }
 
 /** An HTTP status, or 0 when nothing answered within `timeoutMs`. */
