@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const runs = Number(process.argv[2] ?? 4);
@@ -43,11 +44,6 @@ async function startAndStop(
   for (let i = 0; i < 100 && leftovers(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
   return { readyMs, stopMs: performance.now() - stopping, left: leftovers() };
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 
 const results = [];
 for (let i = 0; i < runs; i++) {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { freePort } from '@plumb/db/embedded';
-import { createTestApp, relaxedConfig, type TestApp } from '@plumb/server/testing';
+import { createTestApp, relaxedConfig, type TestApp, waitForStatus } from '@plumb/server/testing';
 
 export const clientDir = join(import.meta.dirname, '..');
 export const hasNginx = () => spawnSync('nginx', ['-v']).status === 0;
@@ -25,19 +25,6 @@ export interface ClientStack {
   stopApi(): Promise<void>;
   startApi(): Promise<void>;
   close(): Promise<void>;
-}
-
-async function waitFor(url: string, what: string, output: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (
-    (await fetch(url).then(
-      (r) => r.status,
-      () => 0,
-    )) !== 200
-  ) {
-    if (Date.now() > deadline) throw new Error(`${what} did not start:\n${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export async function startClientStack(env: Record<string, string> = {}): Promise<ClientStack> {
@@ -83,7 +70,10 @@ export async function startClientStack(env: Record<string, string> = {}): Promis
   });
   let stderr = '';
   nginx.stderr?.on('data', (chunk) => (stderr += chunk));
-  await waitFor(`${base}/healthz`, 'nginx', () => stderr);
+  await waitForStatus(`${base}/healthz`, 200, {
+    timeoutMs: 10_000,
+    describe: () => `nginx did not start:\n${stderr}`,
+  });
 
   return {
     base,

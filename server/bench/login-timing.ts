@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { listMigrations, migrate } from '@plumb/db';
 import { startEmbeddedPostgres } from '@plumb/db/embedded';
 import { createApp, createDatabase, createLogger, defaultAppConfig } from '@plumb/server';
+import { median } from '../../scripts/stats.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 200);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -55,8 +56,6 @@ try {
     wrongPassword.push(await login('exists@example.test'));
     unknownEmail.push(await login(`nobody-${i}@example.test`));
   }
-  const median = (values: number[]) =>
-    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
   const result = {
     date: new Date().toISOString(),
     rounds: ROUNDS,

@@ -19,6 +19,7 @@ import { migrate } from '@plumb/db';
 import { freePort, startEmbeddedPostgres } from '@plumb/db/embedded';
 import postgres from 'postgres';
 import { hashPassword } from '#src/auth/passwords.ts';
+import { median } from '../../scripts/stats.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -403,7 +404,7 @@ async function coldStart(url: string): Promise<{ medianMs: number; runsMs: numbe
     runsMs.push(Math.round(performance.now() - started));
     await stop(child);
   }
-  const medianMs = [...runsMs].sort((a, b) => a - b)[2] ?? Number.NaN;
+  const medianMs = median(runsMs);
   log(`cold start to ready: median ${medianMs} ms (${runsMs.join(', ')})`);
   return { medianMs, runsMs };
 }

@@ -113,6 +113,40 @@ export const httpClient = (base: string): TestClient =>
     }),
   );
 
+/** The HTTP status `url` answers, or 0 when nothing answered within `timeoutMs`. */
+export const httpStatus = (url: string, timeoutMs = 2_000): Promise<number> =>
+  fetch(url, { signal: AbortSignal.timeout(timeoutMs) }).then(
+    async (response) => {
+      await response.arrayBuffer();
+      return response.status;
+    },
+    () => 0,
+  );
+
+/**
+ * Polls `url` every 50 ms until it answers `status`; returns the milliseconds that took. Gives up
+ * after `timeoutMs`, or as soon as `stop()` says there is no point (a process that exited), with
+ * `describe()` (its log, say) in the error.
+ */
+export async function waitForStatus(
+  url: string,
+  status: number,
+  options: { timeoutMs?: number; stop?: () => boolean; describe?: () => Promise<string> | string } = {},
+): Promise<number> {
+  const started = performance.now();
+  const deadline = started + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    const got = await httpStatus(url);
+    if (got === status) return performance.now() - started;
+    if (performance.now() > deadline || options.stop?.()) {
+      throw new Error(
+        `${url} did not answer ${status} (last: ${got || 'no answer'})\n${(await options.describe?.()) ?? ''}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export interface ServerProcess {
   base: string;
   process: ChildProcess;
@@ -143,18 +177,15 @@ export async function startServerProcess(options: {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  for (;;) {
-    const status = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) break;
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill('SIGKILL');
-      throw new Error(`the server did not start:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    await waitForStatus(`${base}/readyz`, 200, {
+      timeoutMs: options.timeoutMs ?? 20_000,
+      stop: () => child.exitCode !== null,
+      describe: () => `the server did not start:\n${output}`,
+    });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
   }
   return {
     base,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { listMigrations } from '@plumb/db';
 import { freePort } from '@plumb/db/embedded';
 import { createApp, createDatabase, createLogger } from '@plumb/server';
-import { httpClient } from '@plumb/server/testing';
+import { httpClient, httpStatus, waitForStatus } from '@plumb/server/testing';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -37,7 +37,6 @@ import {
   startFaultDatabase,
   startServer,
   startTraffic,
-  status,
   tally,
   watchReadiness,
 } from './harness.ts';
@@ -90,12 +89,8 @@ function recordChecks(
 
 /** Waits until /readyz is 200 again (it queries the database); returns when that was. */
 async function recovered(base: string, timeoutMs = 15_000): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if ((await status(`${base}/readyz`)) === 200) return performance.now();
-    await sleep(50);
-  }
-  throw new Error(`${base} did not recover within ${timeoutMs} ms`);
+  await waitForStatus(`${base}/readyz`, 200, { timeoutMs });
+  return performance.now();
 }
 
 /** One fault under traffic: what was sent, what /readyz said, and what the database kept. */
@@ -150,6 +145,16 @@ describe('faults under steady traffic', () => {
     await db?.close();
   }, 60_000);
 
+  /** Takes the database down with `how`, keeps it down `forMs`, starts it again. */
+  async function databaseDown(how: () => Promise<void>, forMs: number) {
+    const began = performance.now();
+    await how();
+    await sleep(forMs);
+    const ended = performance.now();
+    await db.start();
+    return { began, ended };
+  }
+
   /** Runs traffic around `inject`, which returns when the fault began and when it ended. */
   async function underTraffic(inject: () => Promise<{ began: number; ended: number }>): Promise<Run> {
     const traffic = await startTraffic(server.base, { concurrency: CONCURRENCY });
@@ -166,14 +171,7 @@ describe('faults under steady traffic', () => {
   }
 
   it('the database stops for 10 s and comes back: 503s quickly, recovers by itself, loses nothing', async () => {
-    const run = await underTraffic(async () => {
-      const began = performance.now();
-      await db.stop();
-      await sleep(10_000);
-      const ended = performance.now();
-      await db.start();
-      return { began, ended };
-    });
+    const run = await underTraffic(() => databaseDown(() => db.stop(), 10_000));
     // Requests that began and ended while the database was down (past the first half second, when
     // in-flight ones are cut) must each have had a quick 503 with Retry-After.
     const outage = run.during.filter((r) => r.at > run.began + 500 && r.at + r.ms < run.ended);
@@ -189,14 +187,8 @@ describe('faults under steady traffic', () => {
   }, 90_000);
 
   it('the database is killed (SIGKILL) mid-write and restarted: crash recovery keeps every acknowledged write', async () => {
-    const run = await underTraffic(async () => {
-      const began = performance.now();
-      await db.kill();
-      await sleep(3_000); // what a supervisor takes to notice and restart it
-      const ended = performance.now();
-      await db.start();
-      return { began, ended };
-    });
+    // 3 s: what a supervisor takes to notice and restart it.
+    const run = await underTraffic(() => databaseDown(() => db.kill(), 3_000));
     judge(run, 'PostgreSQL killed with SIGKILL mid-write, restarted after 3 s (crash recovery)', {
       'detect ≤ 2 s': detectMs(run) !== null && (detectMs(run) ?? Infinity) <= 2_000,
       'no request waits > connect timeout (2 s) + 1.5 s': slowest(run.during) <= 3_500,
@@ -405,7 +397,7 @@ describe.runIf(hasPodman() || process.env.CI === 'true')('container faults', () 
     await traffic.stop();
     const writes = await checkWrites(db.url('plumb'), traffic.writes);
     const counts = tally(traffic.requests);
-    const health = [await status(`${base}/healthz`), await status(`${base}/readyz`)];
+    const health = [await httpStatus(`${base}/healthz`), await httpStatus(`${base}/readyz`)];
     const checks = {
       '/tmp is full (1 MiB tmpfs)': full,
       '/healthz and /readyz answer 200 (nothing needs /tmp)': health.join() === '200,200',
@@ -432,13 +424,13 @@ describe.runIf(hasPodman() || process.env.CI === 'true')('container faults', () 
       }),
     );
     const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 100 && (await status(`${base}/healthz`)) !== 200; i++) await sleep(100);
+    await waitForStatus(`${base}/healthz`, 200, { timeoutMs: 10_000, describe: () => containerLogs(name) });
     const api = await fetch(`${base}/api/info`);
     const body = (await api.json().catch(() => ({}))) as { error?: { code?: string } };
     const logs = await containerLogs(name);
     const checks = {
       'its own /healthz answers 200 (nginx runs; the app is served)':
-        (await status(`${base}/healthz`)) === 200,
+        (await httpStatus(`${base}/healthz`)) === 200,
       '/api/ answers 503 api_unavailable with Retry-After':
         api.status === 503 && api.headers.has('retry-after') && body.error?.code === 'api_unavailable',
       'the log names the refused upstream':

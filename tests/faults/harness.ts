@@ -17,6 +17,7 @@ import { type EmbeddedPostgres, freePort, startEmbeddedPostgres } from '@plumb/d
 import {
   childrenOf,
   httpClient,
+  httpStatus,
   PASSWORD,
   type ServerProcess,
   startServerProcess,
@@ -122,20 +123,13 @@ export async function startServer(
   });
 }
 
-/** An HTTP status, or 0 when nothing answered within `timeoutMs`. */
-export const status = (url: string, timeoutMs = 2_000) =>
-  fetch(url, { signal: AbortSignal.timeout(timeoutMs) }).then(
-    (response) => response.status,
-    () => 0,
-  );
-
 /** Polls /readyz every 100 ms and keeps the moments its answer changed. */
 export function watchReadiness(base: string) {
   const changes: { at: number; status: number }[] = [];
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      const got = await status(`${base}/readyz`, 1_000);
+      const got = await httpStatus(`${base}/readyz`, 1_000);
       if (changes.at(-1)?.status !== got) changes.push({ at: performance.now(), status: got });
       await sleep(100);
     }
@@ -367,7 +361,9 @@ export async function startBalancer(initial: string[]) {
   const checker = (async () => {
     while (checking) {
       await Promise.all(
-        backends.map(async (backend) => ready.set(backend, (await status(`${backend}/readyz`, 500)) === 200)),
+        backends.map(async (backend) =>
+          ready.set(backend, (await httpStatus(`${backend}/readyz`, 500)) === 200),
+        ),
       );
       await sleep(100);
     }

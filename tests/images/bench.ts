@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migrate } from '@plumb/db';
 import { freePort, startEmbeddedPostgres } from '@plumb/db/embedded';
+import { median } from '../../scripts/stats.ts';
 import {
   buildImage,
   bytesAboveBase,
@@ -31,12 +32,6 @@ import {
 } from '../support/images.ts';
 
 const { values: args } = parseArgs({ options: { starts: { type: 'string', default: '5' } } });
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (i: number) => sorted[i] ?? Number.NaN;
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? at(middle) : (at(middle - 1) + at(middle)) / 2;
-};
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 if (!hasPodman()) {

@@ -11,6 +11,8 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+export { waitForStatus } from '@plumb/server/testing';
+
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const LAYERS = ['server', 'client', 'db'] as const;
 export type Layer = (typeof LAYERS)[number];
@@ -222,29 +224,6 @@ export async function imageConfig(image: string) {
     },
   ];
   return { ...inspected.Config, Healthcheck: inspected.Config.Healthcheck ?? inspected.Healthcheck };
-}
-
-/** Polls `url` until it answers `status`; returns the milliseconds it took. */
-export async function waitForStatus(
-  url: string,
-  status: number,
-  options: { timeoutMs?: number; describe?: () => Promise<string> | string } = {},
-): Promise<number> {
-  const started = performance.now();
-  const deadline = started + (options.timeoutMs ?? 30_000);
-  for (;;) {
-    const got = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (got === status) return performance.now() - started;
-    if (performance.now() > deadline) {
-      throw new Error(
-        `${url} did not answer ${status} (last: ${got || 'no answer'})\n${(await options.describe?.()) ?? ''}`,
-      );
-    }
-    await new Promise((done) => setTimeout(done, 50));
-  }
 }
 
 /** The last lines a container logged (both streams), for failure messages. */
