@@ -11,7 +11,7 @@ import type { Database } from '#src/database.ts';
 import type { ServerEnv } from '#src/env.ts';
 import { errorHandler } from '#src/errors.ts';
 import type { Logger } from '#src/logger.ts';
-import { admission } from '#src/middleware/admission/index.ts';
+import { type Admission, admission } from '#src/middleware/admission/index.ts';
 import type { AuthEnv } from '#src/middleware/auth/index.ts';
 import { jsonBody } from '#src/middleware/json-body/index.ts';
 import { createMetrics, metricsRoutes } from '#src/middleware/metrics/index.ts';
@@ -24,6 +24,9 @@ import { healthRoutes } from '#src/routes/health.ts';
 import { type BuildInfo, infoRoutes } from '#src/routes/info.ts';
 import { notesRoutes } from '#src/routes/notes.ts';
 import type { Sizing } from '#src/sizing/index.ts';
+
+/** The response headers a page on an allowed origin (CORS_ORIGINS) may read. */
+export const CORS_EXPOSE_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Request-Id'];
 
 /** Request bodies above this get 413 before anything reads them. */
 export const MAX_REQUEST_BYTES = 256 * 1024;
@@ -82,6 +85,11 @@ export interface AppDeps {
   /** @default never draining */
   isDraining?: () => boolean;
   /**
+   * The worker's admission control, when the process also sheds at the door with it (see
+   * `shed.ts`). @default one made from `config.admission`
+   */
+  admission?: Admission;
+  /**
    * Renders /metrics. @default this process's registry (the cluster primary passes one that
    * aggregates every worker)
    */
@@ -97,7 +105,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
   const config = deps.config ?? defaultAppConfig;
   const { db, logger } = deps;
   const app = new OpenAPIHono<AuthEnv>();
-  const metrics = createMetrics({ dbInFlight: db.inFlight });
+  const gate = deps.admission ?? admission(config.admission);
+  const metrics = createMetrics({ dbInFlight: db.inFlight, admission: gate.stats });
   void warmUpPasswords();
 
   app.use(requestId({ limitLength: 128 }));
@@ -126,17 +135,17 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
         credentials: true,
         allowMethods: ['GET', 'POST', 'PATCH', 'DELETE'],
         allowHeaders: ['Content-Type', 'If-Match', 'X-Request-Id'],
-        exposeHeaders: ['ETag', 'Location', 'Retry-After', 'X-Request-Id'],
+        exposeHeaders: CORS_EXPOSE_HEADERS,
         maxAge: 600,
       }),
     );
   }
-  app.use('/api/*', admission(config.admission).middleware);
   app.use('/api/*', async (c, next) => {
     await next();
     // Answers are per account: no shared cache may keep them unless a route says otherwise.
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
+  app.use('/api/*', gate.middleware);
   if (config.trustedProxies === 0) {
     let warned = false;
     app.use(async (c, next) => {

@@ -110,6 +110,11 @@ export const serverEnvSchema = z.object({
     .describe(
       'Longest a client may take to send a whole request (headers within 10 s): a slow upload is cut with 408, so slow clients cannot hold connections.',
     ),
+  KEEP_ALIVE_TIMEOUT_S: integer(1, 3_600)
+    .default(65)
+    .describe(
+      "How long an idle keep-alive connection stays open. Longer than the proxy's own idle timeout in front (nginx and most load balancers: 60 s), so the proxy closes first and never sends a request into a connection the server is closing.",
+    ),
   SHUTDOWN_DELAY_MS: integer(0, 600_000)
     .default(3_000)
     .describe(

@@ -3,14 +3,17 @@
  * serve, and on SIGTERM/SIGINT drain without dropping a request that was accepted.
  */
 import cluster from 'node:cluster';
+import { createServer, type RequestListener, type ServerOptions } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import { listMigrations } from '@plumb/db';
-import { appConfig, createApp } from '#src/app.ts';
+import { appConfig, CORS_EXPOSE_HEADERS, createApp } from '#src/app.ts';
 import { requestClusterMetrics } from '#src/cluster-metrics.ts';
 import { createDatabase } from '#src/database.ts';
 import type { ServerEnv } from '#src/env.ts';
 import type { Logger } from '#src/logger.ts';
+import { admission } from '#src/middleware/admission/index.ts';
+import { shedWhenFull } from '#src/middleware/admission/shed.ts';
 import type { Sizing } from '#src/sizing/index.ts';
 import { APP_NAME, APP_VERSION } from '#src/version.ts';
 
@@ -25,10 +28,13 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
     statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
   });
   let draining = false;
+  const config = appConfig(env, sizing.poolMax);
+  const gate = admission(config.admission);
   const app = createApp({
     db,
     logger,
-    config: appConfig(env, sizing.poolMax),
+    config,
+    admission: gate,
     info: { name: APP_NAME, version: APP_VERSION, gitSha: env.GIT_SHA ?? null },
     sizing,
     knownMigrations: await listMigrations(),
@@ -39,6 +45,17 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
   const server = serve(
     {
       fetch: app.fetch,
+      // While the admission queue is full, API requests are refused before Hono sees them.
+      createServer: ((options: ServerOptions, listener: RequestListener) =>
+        createServer(
+          options,
+          shedWhenFull(listener, {
+            admission: gate,
+            corsOrigins: config.corsOrigins,
+            corsExposeHeaders: CORS_EXPOSE_HEADERS,
+            isDraining: () => draining,
+          }),
+        )) as typeof createServer,
       port: env.PORT,
       hostname: env.HOST,
       // Slow clients (slowloris): the headers within 10 s, the whole request within
@@ -47,12 +64,28 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
         headersTimeout: Math.min(10_000, env.REQUEST_TIMEOUT_MS),
         requestTimeout: env.REQUEST_TIMEOUT_MS,
         connectionsCheckingInterval: 1_000,
+        // Node's default is 5 s: a proxy reusing a connection just as the server closed it gets a
+        // reset (a 502 for its user); the fault suite's overload saw hundreds of them.
+        keepAliveTimeout: env.KEEP_ALIVE_TIMEOUT_S * 1000,
       },
     },
     (address) => {
       logger.info({ port: address.port, host: env.HOST, version: APP_VERSION }, 'listening');
     },
   );
+  // Refusals are not logged one by one (under overload that would be thousands of lines a
+  // second): one line per 10 s says how many there were.
+  let refusedBefore = 0;
+  setInterval(() => {
+    const { rejected, running, queued } = gate.stats();
+    if (rejected > refusedBefore) {
+      logger.warn(
+        { refused: rejected - refusedBefore, running, queued, seconds: 10 },
+        'overloaded: API requests refused with 503 (see MAX_CONCURRENT_REQUESTS, MAX_QUEUED_REQUESTS)',
+      );
+    }
+    refusedBefore = rejected;
+  }, 10_000).unref();
   server.on('error', (error: NodeJS.ErrnoException) => {
     logger.fatal(
       { code: error.code },

@@ -4,7 +4,7 @@
  * driver that records every request and every acknowledged write; a readiness watcher; and the
  * check that no acknowledged write was lost and no unacknowledged one half-applied.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,7 +25,9 @@ import {
   uniqueEmail,
 } from '@plumb/server/testing';
 
-export type { ServerProcess };
+import type { LoadPlan, LoadReport, Sample } from './load.ts';
+
+export type { LoadPlan, ServerProcess };
 
 import postgres from 'postgres';
 
@@ -332,7 +334,11 @@ export function renderReliability(results: FaultResult[], notYet: string[] = [],
   lines.push(
     '',
     '- **Detected**: from the fault to `/readyz` answering 503 (database faults, connection',
-    '  exhaustion), or to the replacement worker (a killed worker).',
+    '  exhaustion), to the replacement worker (a killed worker), or to the first 503 (overload).',
+    '- **Overload**: open-loop arrivals (a fixed rate, whatever the answers; latency counted from',
+    '  when each request was due) from a generator in its own process over 2,048 keep-alive',
+    '  connections, at 4× the 2xx rate of 64 requests kept in flight; its own CPU share and',
+    "  event-loop delay are checked so that its figures are the server's.",
     '- **Recovered**: from the end of the fault (the database back, the connections released) to',
     '  `/readyz` 200 and the next successful API request, without restarting the server.',
     '- **Failed**: a request that did not get a 2xx; "no answer" is a connection refused or reset.',
@@ -447,4 +453,55 @@ function forward(backend: string, incoming: IncomingMessage, body: Buffer) {
       outgoing.end(body);
     },
   );
+}
+
+/** Runs the load generator (tests/faults/load.ts) in a process of its own and returns its report. */
+export function runLoad(plan: LoadPlan): Promise<LoadReport> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'tests/faults/load.ts'), JSON.stringify(plan)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.on('error', fail);
+    child.on('close', (code) =>
+      code === 0
+        ? done(JSON.parse(Buffer.concat(chunks).toString()) as LoadReport)
+        : fail(new Error(`the load generator exited ${code}`)),
+    );
+  });
+}
+
+/** A generator's sample as the suite's request record. */
+export const toRecord = ([at, ms, status, retryAfter]: Sample): RequestRecord => ({
+  at,
+  ms,
+  method: '',
+  status,
+  retryAfter: retryAfter === 1,
+});
+
+/** Samples the resident memory of the server's workers every 200 ms; `peak()` is the largest so far, per worker. */
+export function sampleRss(server: ServerProcess) {
+  let peak = 0;
+  const read = () => {
+    for (const pid of server.workers()) {
+      try {
+        const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+        peak = Math.max(peak, kb * 1024);
+      } catch {} // a worker that just exited
+    }
+  };
+  read();
+  const timer = setInterval(read, 200);
+  return {
+    /** The largest resident set of one worker seen so far, in bytes; resets the peak. */
+    peak() {
+      read();
+      const seen = peak;
+      peak = 0;
+      return seen;
+    },
+    stop: () => clearInterval(timer),
+  };
 }

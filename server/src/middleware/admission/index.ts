@@ -15,13 +15,24 @@ export interface AdmissionOptions {
 
 export interface Admission {
   middleware: MiddlewareHandler;
-  /** Requests running and waiting now (for /metrics and tests). */
+  /** Requests running and waiting now, and refused so far (for /metrics and tests). */
   stats(): { running: number; queued: number; rejected: number };
+  /** Whether the next request would be refused at once (the queue is full). */
+  full(): boolean;
+  /** Counts a request refused before it reached the middleware (see `shed.ts`). */
+  refuse(): void;
 }
 
+/** What a refused request is told: 503, this error, and when to try again. */
+export const OVERLOADED = {
+  code: 'overloaded',
+  message: 'The service is busy; try again in a moment.',
+  retryAfterSeconds: 1,
+} as const;
+
 const overloaded = () =>
-  new ApiError(503, 'overloaded', 'The service is busy; try again in a moment.', {
-    headers: { 'Retry-After': '1' },
+  new ApiError(503, OVERLOADED.code, OVERLOADED.message, {
+    headers: { 'Retry-After': String(OVERLOADED.retryAfterSeconds) },
   });
 
 export function admission(options: AdmissionOptions): Admission {
@@ -75,5 +86,12 @@ export function admission(options: AdmissionOptions): Admission {
     }
   };
 
-  return { middleware, stats: () => ({ running, queued: waiting.length - head, rejected }) };
+  return {
+    middleware,
+    stats: () => ({ running, queued: waiting.length - head, rejected }),
+    full: () => running >= options.maxConcurrent && waiting.length - head >= options.maxQueued,
+    refuse: () => {
+      rejected++;
+    },
+  };
 }

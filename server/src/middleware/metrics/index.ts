@@ -15,7 +15,11 @@ export interface Metrics {
   middleware: MiddlewareHandler;
 }
 
-export function createMetrics(options: { dbInFlight: () => number }): Metrics {
+export function createMetrics(options: {
+  dbInFlight: () => number;
+  /** The admission control's figures. @default none (no such metrics) */
+  admission?: () => { running: number; queued: number; rejected: number };
+}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // In a cluster worker, the primary's aggregator collects from this registry.
@@ -46,6 +50,37 @@ export function createMetrics(options: { dbInFlight: () => number }): Metrics {
       this.set(options.dbInFlight());
     },
   });
+
+  const admission = options.admission;
+  if (admission) {
+    new Gauge({
+      name: 'http_requests_running',
+      help: 'API requests admitted and not yet answered',
+      registers: [registry],
+      collect() {
+        this.set(admission().running);
+      },
+    });
+    new Gauge({
+      name: 'http_requests_queued',
+      help: 'API requests waiting for admission',
+      registers: [registry],
+      collect() {
+        this.set(admission().queued);
+      },
+    });
+    let counted = 0;
+    new Counter({
+      name: 'http_requests_refused_total',
+      help: 'API requests refused with 503 because the admission queue was full or its wait too long',
+      registers: [registry],
+      collect() {
+        const { rejected } = admission();
+        this.inc(rejected - counted);
+        counted = rejected;
+      },
+    });
+  }
 
   const middleware: MiddlewareHandler = async (c, next) => {
     const end = duration.startTimer();

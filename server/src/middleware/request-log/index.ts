@@ -14,7 +14,8 @@ export function requestLog(logger: Logger): MiddlewareHandler {
       status: c.res.status,
       ms,
     };
-    if (c.res.status >= 500) logger.warn(line, 'request');
+    // A 503 is a deliberate answer (overload, database down) with a warning of its own elsewhere.
+    if (c.res.status >= 500 && c.res.status !== 503) logger.warn(line, 'request');
     else logger.info(line, 'request');
   };
 }

@@ -1,0 +1,110 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import type { Context } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CORS_EXPOSE_HEADERS, createApp, defaultAppConfig } from '#src/app.ts';
+import { createDatabase } from '#src/database.ts';
+import { createLogger } from '#src/logger.ts';
+import { admission } from '#src/middleware/admission/index.ts';
+import { shedWhenFull } from '#src/middleware/admission/shed.ts';
+
+const ORIGIN = 'https://app.example.test';
+/** Headers that must not differ between a refusal at the door and one by the middleware. */
+const COMPARED = [
+  'content-type',
+  'retry-after',
+  'cache-control',
+  'x-content-type-options',
+  'content-security-policy',
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+  'access-control-expose-headers',
+];
+
+describe('shedding at the door while the admission queue is full', () => {
+  // One slot, no queue, and the slot taken: every API request is refused.
+  const config = {
+    ...defaultAppConfig,
+    corsOrigins: [ORIGIN],
+    admission: { maxConcurrent: 1, maxQueued: 0, queueTimeoutMs: 1_000 },
+  };
+  const gate = admission(config.admission);
+  // The database is never reached: postgres.js connects on the first query only.
+  const db = createDatabase({ url: 'postgres://nobody@127.0.0.1:1/none' });
+  const app = createApp({
+    db,
+    logger: createLogger('silent'),
+    info: { name: 'plumb', version: '0.0.0-test', gitSha: null },
+    knownMigrations: [],
+    config,
+    admission: gate,
+  });
+  let server: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    void gate.middleware({} as Context, () => new Promise<void>(() => {}));
+    server = createServer(
+      shedWhenFull(getRequestListener(app.fetch), {
+        admission: gate,
+        corsOrigins: config.corsOrigins,
+        corsExposeHeaders: CORS_EXPOSE_HEADERS,
+      }),
+    );
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((closed) => server.close(closed));
+    await db.end();
+  });
+
+  it('answers the middleware’s own 503 — status, body, Retry-After, security and CORS headers — without it', async () => {
+    expect(gate.full()).toBe(true);
+    const init = { headers: { origin: ORIGIN } };
+    const before = gate.stats().rejected;
+    const fromApp = await app.request('/api/notes', init);
+    expect(gate.stats().rejected).toBe(before + 1);
+    const atDoor = await fetch(`${base}/api/notes`, init);
+    expect(gate.stats().rejected).toBe(before + 2);
+
+    expect(fromApp.status).toBe(503);
+    expect(atDoor.status).toBe(503);
+    expect(await atDoor.json()).toEqual(await fromApp.json());
+    const pick = (response: Response) =>
+      Object.fromEntries(COMPARED.map((name) => [name, response.headers.get(name)]));
+    expect(pick(atDoor)).toEqual(pick(fromApp));
+    expect(atDoor.headers.get('retry-after')).toBe('1');
+    expect(atDoor.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+  });
+
+  it('tells a page from another origin nothing it may read', async () => {
+    const response = await fetch(`${base}/api/notes`, { headers: { origin: 'https://evil.example.test' } });
+    expect(response.status).toBe(503);
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('lets health checks, metrics and CORS preflights through', async () => {
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const preflight = await fetch(`${base}/api/notes`, {
+      method: 'OPTIONS',
+      headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    // A path that only starts like the API is not under admission control.
+    expect((await fetch(`${base}/apiary`)).status).toBe(404);
+  });
+
+  it('refuses the API only while full', async () => {
+    const free = admission({ maxConcurrent: 1, maxQueued: 0, queueTimeoutMs: 1_000 });
+    expect(free.full()).toBe(false);
+    let finish = () => {};
+    const running = free.middleware({} as Context, () => new Promise<void>((done) => (finish = done)));
+    expect(free.full()).toBe(true);
+    finish();
+    await running;
+    expect(free.full()).toBe(false);
+  });
+});
