@@ -10,7 +10,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +39,15 @@ const resultsDir = join(root, 'bench/results');
 const children = new Set<ChildProcess>();
 const log = (line: string) => process.stdout.write(`bench: ${line}\n`);
 
-type Load = { reqPerSec: number; p50: number; p99: number; errors: number; non2xx: number };
+type Load = {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  /** CPU time per answered request, in microseconds: the server's processes, and PostgreSQL's. */
+  cpuUsPerRequest: { server: number; database: number };
+};
 
 async function main() {
   await mkdir(resultsDir, { recursive: true });
@@ -77,13 +85,14 @@ async function main() {
 
     for (const workers of [...new Set([1, cpus])]) {
       const ours = await startServer('ours', ['server/dist/bin/server.js'], url, workers);
-      const health = await load(`${ours.base}/healthz`, '');
-      const list = await load(`${ours.base}/api/notes?limit=20`, cookie);
+      const oursPid = ours.child.pid as number;
+      const health = await load(`${ours.base}/healthz`, '', oursPid);
+      const list = await load(`${ours.base}/api/notes?limit=20`, cookie, oursPid);
       const oursRss = rssOf(ours.child.pid as number);
       await stop(ours.child);
 
       const bare = await startServer('bare', ['server/bench/bare-server.ts'], url, workers);
-      const bareList = await load(`${bare.base}/api/notes?limit=20`, cookie);
+      const bareList = await load(`${bare.base}/api/notes?limit=20`, cookie, bare.child.pid as number);
       const bareRss = rssOf(bare.child.pid as number);
       await stop(bare.child);
 
@@ -107,6 +116,8 @@ async function main() {
         server: 'ratio',
         route: 'notes list ours/bare',
         ratio: round(list.reqPerSec / bareList.reqPerSec, 3),
+        // The same comparison by CPU spent per request: steadier than req/s on a shared machine.
+        cpuRatio: round(bareList.cpuUsPerRequest.server / list.cpuUsPerRequest.server, 3),
       });
     }
 
@@ -296,42 +307,86 @@ async function autocannon(url: string, cookie: string, seconds: number) {
   child.stdout?.on('data', (chunk) => (output += chunk));
   await once(child, 'exit');
   return JSON.parse(output) as {
-    requests: { average: number };
+    requests: { average: number; total: number };
     latency: { p50: number; p99: number };
     errors: number;
     non2xx: number;
   };
 }
 
-/** A warm-up, then the measured run. */
-async function load(url: string, cookie: string): Promise<Load> {
+/**
+ * A warm-up, then the measured run of `server` (a process and its children). CPU time per request
+ * is the steadier figure on a shared machine: throughput moves with whatever else runs.
+ */
+async function load(url: string, cookie: string, server: number): Promise<Load> {
   await autocannon(url, cookie, 2);
+  const before = { server: cpuTicks(treeOf(server)), database: cpuTicks(postgresPids()) };
   const result = await autocannon(url, cookie, DURATION);
+  const after = { server: cpuTicks(treeOf(server)), database: cpuTicks(postgresPids()) };
+  const answered = result.requests.total;
+  const perRequest = (ticks: number) => Math.round((ticks * 1e6) / CLOCK_TICKS / Math.max(1, answered));
   const measured = {
     reqPerSec: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors,
     non2xx: result.non2xx,
+    cpuUsPerRequest: {
+      server: perRequest(after.server - before.server),
+      database: perRequest(after.database - before.database),
+    },
   };
   log(
-    `${url.replace(/^http:\/\/[^/]+/, '')}: ${measured.reqPerSec} req/s, p50 ${measured.p50} ms, p99 ${measured.p99} ms`,
+    `${url.replace(/^http:\/\/[^/]+/, '')}: ${measured.reqPerSec} req/s, p50 ${measured.p50} ms, p99 ${measured.p99} ms, ` +
+      `CPU per request: server ${measured.cpuUsPerRequest.server} µs, PostgreSQL ${measured.cpuUsPerRequest.database} µs`,
   );
   return measured;
 }
 
-/** Resident memory of each serving process (the workers, or the process itself), in MB. */
-function rssOf(pid: number): number[] {
-  let pids: number[];
+/** Linux's USER_HZ: /proc reports CPU time in these. */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** User plus system CPU time of `pids` so far, in clock ticks (processes gone meanwhile count 0). */
+function cpuTicks(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      total += Number(fields[11]) + Number(fields[12]);
+    } catch {}
+  }
+  return total;
+}
+
+/** A process and its children. */
+function treeOf(pid: number): number[] {
+  return [pid, ...childPids(pid)];
+}
+
+function childPids(pid: number): number[] {
   try {
-    pids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
       .trim()
       .split('\n')
       .map(Number);
   } catch {
-    pids = [pid];
+    return [];
   }
-  return pids.map((worker) => {
+}
+
+/** Every PostgreSQL process on the machine (the benchmark's own is the only one while it runs). */
+function postgresPids(): number[] {
+  try {
+    return execFileSync('pgrep', ['-x', 'postgres'], { encoding: 'utf8' }).trim().split('\n').map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Resident memory of each serving process (the workers, or the process itself), in MB. */
+function rssOf(pid: number): number[] {
+  const children = childPids(pid);
+  return (children.length > 0 ? children : [pid]).map((worker) => {
     const status = execFileSync('cat', [`/proc/${worker}/status`], { encoding: 'utf8' });
     return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
   });
@@ -412,13 +467,15 @@ async function coldStart(url: string): Promise<{ medianMs: number; runsMs: numbe
 function printTable(results: Record<string, unknown>) {
   const rows = results.runs as Record<string, unknown>[];
   const lines = [
-    `| workers | server | route | req/s | p50 ms | p99 ms | errors | RSS MB per worker |`,
-    `| --- | --- | --- | --- | --- | --- | --- | --- |`,
-    ...rows.map((row) =>
-      row.server === 'ratio'
-        ? `| ${row.workers} | ratio | ${row.route} | **${row.ratio}** | | | | |`
-        : `| ${row.workers} | ${row.server} | ${row.route} | ${row.reqPerSec} | ${row.p50} | ${row.p99} | ${Number(row.errors) + Number(row.non2xx)} | ${(row.rssMbPerWorker as number[]).join(', ')} |`,
-    ),
+    `| workers | server | route | req/s | p50 ms | p99 ms | errors | RSS MB per worker | server CPU µs/req | PostgreSQL CPU µs/req |`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+    ...rows.map((row) => {
+      if (row.server === 'ratio') {
+        return `| ${row.workers} | ratio | ${row.route} | **${row.ratio}** | | | | | ${row.cpuRatio} (bare/ours) | |`;
+      }
+      const cpu = row.cpuUsPerRequest as Load['cpuUsPerRequest'];
+      return `| ${row.workers} | ${row.server} | ${row.route} | ${row.reqPerSec} | ${row.p50} | ${row.p99} | ${Number(row.errors) + Number(row.non2xx)} | ${(row.rssMbPerWorker as number[]).join(', ')} | ${cpu.server} | ${cpu.database} |`;
+    }),
   ];
   const pg = results.pgbench as { tps: number } | undefined;
   if (pg)

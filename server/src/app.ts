@@ -115,7 +115,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
     // While draining, every answer closes its connection, so no client reuses a socket that is about to go.
     app.use(async (c, next) => {
       await next();
-      if (isDraining()) c.header('Connection', 'close');
+      if (isDraining()) c.res.headers.set('Connection', 'close');
     });
   }
   app.use(metrics.middleware);
@@ -143,7 +143,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
   app.use('/api/*', async (c, next) => {
     await next();
     // Answers are per account: no shared cache may keep them unless a route says otherwise.
-    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+    // (On c.res itself: c.header() after the answer is made re-creates it with a streamed body.)
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
   });
   app.use('/api/*', gate.middleware);
   if (config.trustedProxies === 0) {

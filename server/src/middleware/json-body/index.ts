@@ -2,7 +2,7 @@
  * @module Request bodies at the edge: at most `maxBytes` (413), JSON only (415), valid UTF-8 and
  * valid JSON (400) — checked before any route's schema sees them.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiError } from '#src/errors.ts';
 
@@ -21,7 +21,7 @@ export function jsonBody(options: { maxBytes: number }): MiddlewareHandler[] {
     },
   });
   const parse: MiddlewareHandler = async (c, next) => {
-    if (c.req.raw.body === null || c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    if (!hasBody(c)) return next();
     const mediaType = (c.req.header('content-type') ?? '').split(';')[0]?.trim() ?? '';
     if (!JSON_TYPE.test(mediaType)) {
       throw new ApiError(415, 'unsupported_media_type', 'Send the request body as application/json.');
@@ -43,5 +43,17 @@ export function jsonBody(options: { maxBytes: number }): MiddlewareHandler[] {
     c.req.bodyCache.json = Promise.resolve(value);
     return next();
   };
-  return [limit, parse];
+  // Without a body there is nothing to check; touching `c.req.raw.body` would make
+  // @hono/node-server build a whole web Request for every GET.
+  return [(c, next) => (hasBody(c) ? limit(c, next) : next()), parse];
+}
+
+/** Whether a request carries a body (GET and HEAD bodies are never read). */
+function hasBody(c: Context): boolean {
+  if (c.req.method === 'GET' || c.req.method === 'HEAD') return false;
+  const length = c.req.header('content-length');
+  if ((length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined)
+    return true;
+  // No framing headers (a web Request made in-process, a bodyless DELETE): ask the request itself.
+  return length !== '0' && c.req.raw.body !== null;
 }
