@@ -1,6 +1,8 @@
 /**
- * @module Production bundles for the server and migration-job images: each entry becomes one ESM
- * file with its dependencies inside (no npm at run time), and the migrations are compiled one file
+ * @module Production bundles for the server and migration-job images: each entry becomes an ESM
+ * file with its dependencies inside (no npm at run time); code behind a dynamic import, and code
+ * entries share, goes into chunk files beside it (`dist/bin/*-HASH.js`), so a process loads only
+ * what it runs (the server's primary never loads the application). The migrations are compiled one file
  * each beside them (`dist/migrations/NNN-name.js`), where the bundled code looks for them
  * (`../migrations` from `dist/bin/`). Native modules stay external: the ones a bundle imports are
  * copied from the lockfile's install into `dist/node_modules` (with the platform package npm chose
@@ -33,6 +35,10 @@ export async function bundle(options: { out: string; entries: Record<string, str
     platform: 'node',
     target: 'node24',
     format: 'esm',
+    // Dynamic imports become chunks of their own: a process loads only the code it runs.
+    splitting: true,
+    // (beside the entries: code finds the migrations at ../migrations from its own file)
+    chunkNames: '[name]-[hash]',
     external: NATIVE_EXTERNALS,
     minifySyntax: true,
     minifyWhitespace: true,

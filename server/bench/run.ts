@@ -4,7 +4,7 @@
  * 1,000 accounts. Load comes from autocannon in a separate process, on 127.0.0.1 only, for a bounded
  * time. Prints a table and writes bench/results/bench.json.
  *
- *   npm run bench [-- --duration 10 --connections 64]
+ *   npm run bench [-- --duration 10 --connections 64 --rounds 3]
  *   npm run bench -- --soak 120 [--workers 1] [--profile]   # req/s and p99 per 10-s window, RSS start → end
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -26,6 +26,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '64' },
     skipBuild: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '3' },
     soak: { type: 'string' },
     workers: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
 });
 const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
+const ROUNDS = Number(args.rounds);
 const root = join(import.meta.dirname, '../..');
 const resultsDir = join(root, 'bench/results');
 const children = new Set<ChildProcess>();
@@ -78,23 +80,35 @@ async function main() {
       node: process.version,
       cpus,
       durationSeconds: DURATION,
+      rounds: ROUNDS,
       connections: CONNECTIONS,
       runs: [] as unknown[],
     };
     const runs = results.runs as unknown[];
 
     for (const workers of [...new Set([1, cpus])]) {
+      // Both servers up at once, their runs alternating: whatever else the machine does then
+      // falls on both alike, and the medians of ROUNDS runs each are compared.
       const ours = await startServer('ours', ['server/dist/bin/server.js'], url, workers);
-      const oursPid = ours.child.pid as number;
-      const health = await load(`${ours.base}/healthz`, '', oursPid);
-      const list = await load(`${ours.base}/api/notes?limit=20`, cookie, oursPid);
-      const oursRss = rssOf(ours.child.pid as number);
-      await stop(ours.child);
-
       const bare = await startServer('bare', ['server/bench/bare-server.ts'], url, workers);
-      const bareList = await load(`${bare.base}/api/notes?limit=20`, cookie, bare.child.pid as number);
-      const bareRss = rssOf(bare.child.pid as number);
+      const oursPid = ours.child.pid as number;
+      const barePid = bare.child.pid as number;
+      const health = await load(`${ours.base}/healthz`, '', oursPid);
+      const oursRuns: Load[] = [];
+      const bareRuns: Load[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        oursRuns.push(await load(`${ours.base}/api/notes?limit=20`, cookie, oursPid));
+        bareRuns.push(await load(`${bare.base}/api/notes?limit=20`, cookie, barePid));
+      }
+      const list = medianLoad(oursRuns);
+      const bareList = medianLoad(bareRuns);
+      const oursRss = rssOf(oursPid);
+      const bareRss = rssOf(barePid);
+      await stop(ours.child);
       await stop(bare.child);
+      log(
+        `ours/bare by round: ${oursRuns.map((run, i) => round(run.reqPerSec / (bareRuns[i]?.reqPerSec ?? Number.NaN), 3)).join(', ')}`,
+      );
 
       runs.push({ workers, server: 'ours', route: 'GET /healthz', ...health, rssMbPerWorker: oursRss });
       runs.push({
@@ -116,6 +130,7 @@ async function main() {
         server: 'ratio',
         route: 'notes list ours/bare',
         ratio: round(list.reqPerSec / bareList.reqPerSec, 3),
+        byRound: oursRuns.map((run, i) => round(run.reqPerSec / (bareRuns[i]?.reqPerSec ?? Number.NaN), 3)),
         // The same comparison by CPU spent per request: steadier than req/s on a shared machine.
         cpuRatio: round(bareList.cpuUsPerRequest.server / list.cpuUsPerRequest.server, 3),
       });
@@ -341,6 +356,22 @@ async function load(url: string, cookie: string, server: number): Promise<Load> 
       `CPU per request: server ${measured.cpuUsPerRequest.server} µs, PostgreSQL ${measured.cpuUsPerRequest.database} µs`,
   );
   return measured;
+}
+
+/** Each figure of several runs, as its median. */
+function medianLoad(runs: Load[]): Load {
+  const of = (pick: (run: Load) => number) => median(runs.map(pick));
+  return {
+    reqPerSec: of((run) => run.reqPerSec),
+    p50: of((run) => run.p50),
+    p99: of((run) => run.p99),
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
+    non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+    cpuUsPerRequest: {
+      server: of((run) => run.cpuUsPerRequest.server),
+      database: of((run) => run.cpuUsPerRequest.database),
+    },
+  };
 }
 
 /** Linux's USER_HZ: /proc reports CPU time in these. */

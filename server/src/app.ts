@@ -107,7 +107,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
   const app = new OpenAPIHono<AuthEnv>();
   const gate = deps.admission ?? admission(config.admission);
   const metrics = createMetrics({ dbInFlight: db.inFlight, admission: gate.stats });
-  void warmUpPasswords();
+  // After start-up, not during it: one argon2 hash is ~50 ms of CPU the start would wait for.
+  setTimeout(() => void warmUpPasswords(), 1_000).unref();
 
   app.use(requestId({ limitLength: 128 }));
   if (deps.isDraining) {

@@ -1,21 +1,23 @@
 /**
  * @module The server process: read the environment, size to the container, then serve — as a
- * cluster primary with N workers, or alone when one worker is all that fits.
+ * cluster primary with N workers, or alone when one worker is all that fits. The primary and the
+ * worker are loaded only once it is known which this process is (the bundle splits them into
+ * chunks), so a process that re-executes itself with its heap flags, and the primary, do not load
+ * the application first.
  */
 import cluster from 'node:cluster';
 import { getHeapStatistics } from 'node:v8';
 import { loadEnvOrExit } from '@plumb/db/env-contract';
 import { serverEnvSchema, workerEnvSchema } from '#src/env.ts';
 import { createLogger } from '#src/logger.ts';
-import { heapArgs, startPrimary } from '#src/primary.ts';
-import { resolveSizing, type Sizing, SizingError } from '#src/sizing/index.ts';
-import { startWorker } from '#src/worker.ts';
+import { heapArgs, resolveSizing, type Sizing, SizingError } from '#src/sizing/index.ts';
 
 const env = loadEnvOrExit(serverEnvSchema);
 const logger = createLogger(env.LOG_LEVEL);
 
 if (cluster.isWorker) {
   const { PLUMB_WORKER_SIZING } = loadEnvOrExit(workerEnvSchema);
+  const { startWorker } = await import('#src/worker.ts');
   await startWorker(env, logger, PLUMB_WORKER_SIZING as Sizing);
 } else {
   let sizing: Sizing;
@@ -32,6 +34,7 @@ if (cluster.isWorker) {
     `sizing: ${workers} worker(s), heap ${heapMb} MiB, pool ${poolMax} each`,
   );
   if (workers > 1) {
+    const { startPrimary } = await import('#src/primary.ts');
     startPrimary(env, logger, sizing);
   } else {
     // One worker runs without a primary. A heap limit is given at start: when V8's own default is
@@ -48,6 +51,7 @@ if (cluster.isWorker) {
     }
     // Not re-executed: libuv reads this when its pool first starts, which has not happened yet.
     process.env.UV_THREADPOOL_SIZE = String(uvThreadpoolSize);
+    const { startWorker } = await import('#src/worker.ts');
     await startWorker(env, logger, sizing);
   }
 }

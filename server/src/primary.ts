@@ -7,22 +7,15 @@ import cluster, { type Worker } from 'node:cluster';
 import { serveClusterMetrics } from '#src/cluster-metrics.ts';
 import type { ServerEnv } from '#src/env.ts';
 import type { Logger } from '#src/logger.ts';
-import { SEMI_SPACE_MB } from '#src/sizing/decide.ts';
-import type { Sizing } from '#src/sizing/index.ts';
-import { SHUTDOWN_MESSAGE } from '#src/worker.ts';
+import { heapArgs, type Sizing } from '#src/sizing/index.ts';
+
+/** What the primary sends a worker to make it drain. */
+export const SHUTDOWN_MESSAGE = 'plumb:shutdown';
 
 /** More crashes than this within {@link CRASH_WINDOW_MS} is a crash loop: restarting will not help. */
 const MAX_CRASHES = 10;
 const CRASH_WINDOW_MS = 60_000;
 const MAX_BACKOFF_MS = 10_000;
-
-/** A worker's heap flags (old space and semi-space); an operator's own NODE_OPTIONS setting wins. */
-export function heapArgs(execArgv: readonly string[], heapMb: number): string[] {
-  const own = execArgv.filter((arg) => !/^--max-(old|semi)-space-size/.test(arg));
-  return /--max-old-space-size/.test(process.env.NODE_OPTIONS ?? '')
-    ? own
-    : [...own, `--max-old-space-size=${heapMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`];
-}
 
 export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing): void {
   cluster.setupPrimary({ execArgv: heapArgs(process.execArgv, sizing.heapMb) });

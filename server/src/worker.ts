@@ -14,11 +14,9 @@ import type { ServerEnv } from '#src/env.ts';
 import type { Logger } from '#src/logger.ts';
 import { admission } from '#src/middleware/admission/index.ts';
 import { shedWhenFull } from '#src/middleware/admission/shed.ts';
+import { SHUTDOWN_MESSAGE } from '#src/primary.ts';
 import type { Sizing } from '#src/sizing/index.ts';
 import { APP_NAME, APP_VERSION } from '#src/version.ts';
-
-/** What the primary sends a worker to make it drain. */
-export const SHUTDOWN_MESSAGE = 'plumb:shutdown';
 
 export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing): Promise<void> {
   const db = createDatabase({
@@ -27,6 +25,9 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
     connectTimeoutSeconds: env.DB_CONNECT_TIMEOUT_S,
     statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
   });
+  // The first connection opens while the application loads, so the first /readyz need not wait
+  // for it (a database that is away fails this quietly; /readyz reports it).
+  db.sql`select 1`.catch(() => {});
   let draining = false;
   const config = appConfig(env, sizing.poolMax);
   const gate = admission(config.admission);

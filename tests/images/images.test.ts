@@ -143,23 +143,22 @@ describe.runIf(available || process.env.CI === 'true')('the three images', () =>
     });
   });
 
-  it.each([
-    ['server', ['/app/bin/server.js', '/app/bin/migrate.js']],
-    ['db', ['/app/bin/migrate.js']],
-  ] as const)('%s runs the patched postgres.js queue (ADR 008) in its bundles', async (layer, bundles) => {
-    // The patch's two changes, as esbuild writes them: remove() searches from the live head, and
-    // shift() compacts the consumed head.
-    const script = bundles
-      .map(
-        (file) =>
-          `grep -cF 'xs.indexOf(x,index)' ${file}; grep -cF 'index*2>=xs.length&&(xs=xs.slice(index),index=0)' ${file}`,
-      )
-      .join('; ');
-    const { stdout } = await podman(
-      runArgs(layer, image(layer), { network: 'none', entrypoint: 'sh', args: ['-c', script] }),
-    );
-    expect(stdout.split('\n')).toEqual(bundles.flatMap(() => ['1', '1']));
-  });
+  it.each(['server', 'db'] as const)(
+    '%s runs the patched postgres.js queue (ADR 008) in its bundle',
+    async (layer) => {
+      // The patch's two changes, as esbuild writes them: remove() searches from the live head, and
+      // shift() compacts the consumed head. One copy of the driver, in whichever file of the bundle
+      // (the server's entries share a chunk).
+      const script = [
+        "cat /app/bin/*.js | grep -cF 'xs.indexOf(x,index)'",
+        "cat /app/bin/*.js | grep -cF 'index*2>=xs.length&&(xs=xs.slice(index),index=0)'",
+      ].join('; ');
+      const { stdout } = await podman(
+        runArgs(layer, image(layer), { network: 'none', entrypoint: 'sh', args: ['-c', script] }),
+      );
+      expect(stdout.split('\n')).toEqual(['1', '1']);
+    },
+  );
 
   it.each(LAYERS)('%s passes the smoke run that CD does on each architecture', async (layer) => {
     const smoke = await new Promise<{ code: number | null; output: string }>((resolve) => {

@@ -1,7 +1,7 @@
 /** @module Sizing from the environment: detect the container, apply the operator's overrides, decide. */
 import type { ServerEnv } from '#src/env.ts';
 import { BudgetError } from '#src/sizing/budget.ts';
-import { decideSizing, type Sizing, SizingError } from '#src/sizing/decide.ts';
+import { decideSizing, SEMI_SPACE_MB, type Sizing, SizingError } from '#src/sizing/decide.ts';
 import { type DetectOptions, detectResources } from '#src/sizing/detect.ts';
 
 export { BudgetError, connectionBudget, MAX_POOL_PER_WORKER } from '#src/sizing/budget.ts';
@@ -42,4 +42,12 @@ export function resolveSizing(env: SizingEnv, detect: DetectOptions = {}): Sizin
     if (error instanceof BudgetError) throw new SizingError(error.message);
     throw error;
   }
+}
+
+/** A worker's heap flags (old space and semi-space); an operator's own NODE_OPTIONS setting wins. */
+export function heapArgs(execArgv: readonly string[], heapMb: number): string[] {
+  const own = execArgv.filter((arg) => !/^--max-(old|semi)-space-size/.test(arg));
+  return /--max-old-space-size/.test(process.env.NODE_OPTIONS ?? '')
+    ? own
+    : [...own, `--max-old-space-size=${heapMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`];
 }
