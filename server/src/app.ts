@@ -25,6 +25,12 @@ import { type BuildInfo, infoRoutes } from '#src/routes/info.ts';
 import { notesRoutes } from '#src/routes/notes.ts';
 import type { Sizing } from '#src/sizing/index.ts';
 
+/** The security headers on every answer (`hono/secure-headers`; the door's 503s carry them too). */
+export const SECURE_HEADERS: Parameters<typeof secureHeaders>[0] = {
+  contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  crossOriginResourcePolicy: 'same-origin',
+};
+
 /** The response headers a page on an allowed origin (CORS_ORIGINS) may read. */
 export const CORS_EXPOSE_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Request-Id'];
 
@@ -121,12 +127,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
   }
   app.use(metrics.middleware);
   app.use(requestLog(logger));
-  app.use(
-    secureHeaders({
-      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-      crossOriginResourcePolicy: 'same-origin',
-    }),
-  );
+  app.use(secureHeaders(SECURE_HEADERS));
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins);
     app.use(

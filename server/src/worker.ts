@@ -7,7 +7,7 @@ import { createServer, type RequestListener, type ServerOptions } from 'node:htt
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import { listMigrations } from '@plumb/db';
-import { appConfig, CORS_EXPOSE_HEADERS, createApp } from '#src/app.ts';
+import { appConfig, CORS_EXPOSE_HEADERS, createApp, SECURE_HEADERS } from '#src/app.ts';
 import { requestClusterMetrics } from '#src/cluster-metrics.ts';
 import { createDatabase } from '#src/database.ts';
 import type { ServerEnv } from '#src/env.ts';
@@ -43,20 +43,19 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
     ...(cluster.isWorker ? { renderMetrics: () => requestClusterMetrics() } : {}),
   });
 
+  const shed = await shedWhenFull({
+    admission: gate,
+    secureHeaders: SECURE_HEADERS,
+    corsOrigins: config.corsOrigins,
+    corsExposeHeaders: CORS_EXPOSE_HEADERS,
+    isDraining: () => draining,
+  });
   const server = serve(
     {
       fetch: app.fetch,
       // While the admission queue is full, API requests are refused before Hono sees them.
       createServer: ((options: ServerOptions, listener: RequestListener) =>
-        createServer(
-          options,
-          shedWhenFull(listener, {
-            admission: gate,
-            corsOrigins: config.corsOrigins,
-            corsExposeHeaders: CORS_EXPOSE_HEADERS,
-            isDraining: () => draining,
-          }),
-        )) as typeof createServer,
+        createServer(options, shed(listener))) as typeof createServer,
       port: env.PORT,
       hostname: env.HOST,
       // Slow clients (slowloris): the headers within 10 s, the whole request within

@@ -481,26 +481,34 @@ export const toRecord = ([at, ms, status, retryAfter]: Sample): RequestRecord =>
   retryAfter: retryAfter === 1,
 });
 
-/** Samples the resident memory of the server's workers every 200 ms; `peak()` is the largest so far, per worker. */
+/** Samples the resident memory of each of the server's workers every 200 ms until `stop()`. */
 export function sampleRss(server: ServerProcess) {
-  let peak = 0;
+  const samples: { at: number; pid: number; bytes: number }[] = [];
   const read = () => {
     for (const pid of server.workers()) {
       try {
         const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-        peak = Math.max(peak, kb * 1024);
+        samples.push({ at: performance.now(), pid, bytes: kb * 1024 });
       } catch {} // a worker that just exited
     }
   };
   read();
   const timer = setInterval(read, 200);
   return {
-    /** The largest resident set of one worker seen so far, in bytes; resets the peak. */
-    peak() {
-      read();
-      const seen = peak;
-      peak = 0;
-      return seen;
+    /** Per worker, the most it grew between `from` and `to` over its largest size before `from`, in MiB. */
+    growthMb(from: number, to: number): number {
+      const pids = new Set(samples.map((sample) => sample.pid));
+      let most = Number.NaN;
+      for (const pid of pids) {
+        const own = samples.filter((sample) => sample.pid === pid);
+        const before = Math.max(...own.filter((sample) => sample.at < from).map((sample) => sample.bytes));
+        const during = Math.max(
+          ...own.filter((sample) => sample.at >= from && sample.at < to).map((s) => s.bytes),
+        );
+        const grew = (during - before) / 2 ** 20;
+        if (Number.isFinite(grew)) most = Number.isNaN(most) ? grew : Math.max(most, grew);
+      }
+      return most;
     },
     stop: () => clearInterval(timer),
   };

@@ -17,9 +17,11 @@ export interface LoadPlan {
   base: string;
   accounts: { cookie: string; email: string }[];
   mode: 'closed' | 'open';
-  /** closed: requests in flight; open: requests per second. */
-  level: number;
-  seconds: number;
+  /**
+   * One after another: closed, `level` requests in flight; open, `level` requests per second.
+   * Each sample says which phase it was due in.
+   */
+  phases: { level: number; seconds: number }[];
   /** Share of requests that create a note. */
   writeShare: number;
   /** A request with no answer after this long counts as unanswered (status 0). */
@@ -31,15 +33,18 @@ export interface LoadPlan {
    * crowd of returning users holds them; more are opened only when all are busy. @default 0
    */
   connections?: number;
-  /** When to begin (epoch ms), so that two generators can share one timeline. @default at once */
-  startAt?: number;
 }
 
-/** One request: when it was due (ms since the start), how long its answer took, and what it was. */
-export type Sample = [dueMs: number, ms: number, status: number, retryAfter: 0 | 1];
+/**
+ * One request: when it was due (ms since the start), how long its answer took, what it was, and
+ * the phase it was due in.
+ */
+export type Sample = [dueMs: number, ms: number, status: number, retryAfter: 0 | 1, phase: number];
 
 export interface LoadReport {
   samples: Sample[];
+  /** When the load began (epoch ms, after the connections were opened). */
+  startedAt: number;
   /** The generator's own event-loop delay and CPU time while it ran: if high, its figures are its own. */
   self: { lagP99Ms: number; lagMaxMs: number; cpuShare: number };
   /** Why requests got no answer: error code (or "timeout") → count. */
@@ -113,6 +118,10 @@ class Connection {
         const lineEnd = this.buffer.indexOf('\r\n', at);
         if (lineEnd === -1) return undefined;
         const size = Number.parseInt(this.buffer.subarray(at, lineEnd).toString('latin1'), 16);
+        if (Number.isNaN(size)) {
+          this.socket.destroy(new Error('malformed chunked body'));
+          return undefined;
+        }
         if (this.buffer.length < lineEnd + 2 + size + 2) return undefined;
         if (size === 0) {
           at = lineEnd + 4;
@@ -144,25 +153,33 @@ export async function generate(plan: LoadPlan): Promise<LoadReport> {
   const waiting: Job[] = [];
   let open = 0;
   const MAX_CONNECTIONS = 4096;
-  const onIdle = (connection: Connection) => {
+  const nextWaiting = () => {
     let next = waiting.shift();
     while (next?.abandoned) next = waiting.shift();
+    return next;
+  };
+  const onIdle = (connection: Connection) => {
+    const next = nextWaiting();
     if (next) connection.send(next);
     else idle.push(connection);
   };
+  const connectionFor = (job: Job) => {
+    open++;
+    const connection = new Connection(host, port, onIdle);
+    connection.socket.on('close', () => {
+      open--;
+      // A job waiting for a connection gets this one's place.
+      const next = nextWaiting();
+      if (next) connectionFor(next);
+    });
+    connection.send(job);
+  };
   const dispatch = (job: Job) => {
     let connection = idle.pop();
-    while (connection?.closed) {
-      open--;
-      connection = idle.pop();
-    }
+    while (connection?.closed) connection = idle.pop();
     if (connection) connection.send(job);
-    else if (open < MAX_CONNECTIONS) {
-      open++;
-      const fresh = new Connection(host, port, onIdle);
-      fresh.socket.on('close', () => open--);
-      fresh.send(job);
-    } else waiting.push(job);
+    else if (open < MAX_CONNECTIONS) connectionFor(job);
+    else waiting.push(job);
   };
 
   // Open the connections first (each answers one /healthz), then keep them idle until the start.
@@ -170,28 +187,24 @@ export async function generate(plan: LoadPlan): Promise<LoadReport> {
     Array.from(
       { length: plan.connections ?? 0 },
       () =>
-        new Promise<void>((done) => {
-          open++;
-          const connection = new Connection(host, port, onIdle);
-          connection.socket.on('close', () => open--);
-          connection.send({
+        new Promise<void>((done) =>
+          connectionFor({
             head: `GET /healthz HTTP/1.1\r\nHost: ${target.host}\r\n\r\n`,
             body: '',
             settle: () => done(),
-          });
-        }),
+          }),
+        ),
     ),
   );
-  const startAt = plan.startAt ?? 0;
-  await new Promise((wait) => setTimeout(wait, Math.max(0, startAt - Date.now())));
   const start = performance.now();
+  const startedAt = performance.timeOrigin + start;
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
   const cpuBefore = process.cpuUsage();
   let sequence = 0;
   const unanswered: Record<string, number> = {};
 
-  const send = (due: number) =>
+  const send = (due: number, phase: number) =>
     new Promise<void>((done) => {
       const n = sequence++;
       const account = plan.accounts[n % plan.accounts.length];
@@ -224,7 +237,7 @@ export async function generate(plan: LoadPlan): Promise<LoadReport> {
             record.id = (JSON.parse(answer.body) as { id: string }).id;
           }
         }
-        samples.push([due, performance.now() - start - due, status, retryAfter ? 1 : 0]);
+        samples.push([due, performance.now() - start - due, status, retryAfter ? 1 : 0, phase]);
         done();
       };
       const job: Job = { head, body, settle };
@@ -237,22 +250,27 @@ export async function generate(plan: LoadPlan): Promise<LoadReport> {
       dispatch(job);
     });
   const pending: Promise<void>[] = [];
-  const endAt = plan.seconds * 1000;
+  // Phase boundaries, in ms since the start.
+  const ends = plan.phases.map((_, i) =>
+    plan.phases.slice(0, i + 1).reduce((sum, p) => sum + p.seconds * 1000, 0),
+  );
+  const phaseAt = (ms: number) => ends.findIndex((end) => ms < end);
+  const endAt = ends.at(-1) ?? 0;
   if (plan.mode === 'closed') {
     const loop = async () => {
-      while (performance.now() - start < endAt) await send(performance.now() - start);
+      for (let now = 0; now < endAt; now = performance.now() - start) await send(now, phaseAt(now));
     };
-    for (let i = 0; i < plan.level; i++) pending.push(loop());
+    for (let i = 0; i < (plan.phases[0]?.level ?? 0); i++) pending.push(loop());
   } else {
-    // Due times on a fixed schedule; each tick sends every request that has fallen due.
-    const interval = 1000 / plan.level;
+    // Due times on a fixed schedule per phase; each tick sends every request that has fallen due.
     let due = 0;
     await new Promise<void>((finished) => {
       const tick = () => {
         const now = performance.now() - start;
         while (due <= now && due < endAt) {
-          pending.push(send(due));
-          due += interval;
+          const phase = phaseAt(due);
+          pending.push(send(due, phase));
+          due += 1000 / (plan.phases[phase]?.level ?? 1);
         }
         if (due >= endAt) finished();
         else setTimeout(tick, 1);
@@ -270,7 +288,7 @@ export async function generate(plan: LoadPlan): Promise<LoadReport> {
   };
   for (const connection of idle) connection.socket.destroy();
   samples.sort((a, b) => a[0] - b[0]);
-  return { samples, writes, self, unanswered };
+  return { samples, startedAt, writes, self, unanswered };
 }
 
 if (process.argv[1] === import.meta.filename) {
