@@ -27,7 +27,8 @@ const columns = (sql: Sql) => sql`
   id, title, body, version, created_at as "createdAt", updated_at as "updatedAt",
   (extract(epoch from created_at) * 1000000)::bigint::text as "createdUs"`;
 
-// Field by field: object rest and spread here were ~9 % of a notes list's CPU time.
+// Field by field, no object rest/spread. (Most of this function's time, ~6–8 % of a notes list's
+// CPU, is the two toISOString calls; PostgreSQL could format them instead.)
 const toNote = (row: NoteRow): Note => ({
   id: row.id,
   title: row.title,
