@@ -21,7 +21,6 @@ export function jsonBody(options: { maxBytes: number }): MiddlewareHandler[] {
     },
   });
   const parse: MiddlewareHandler = async (c, next) => {
-    if (!hasBody(c)) return next();
     const mediaType = (c.req.header('content-type') ?? '').split(';')[0]?.trim() ?? '';
     if (!JSON_TYPE.test(mediaType)) {
       throw new ApiError(415, 'unsupported_media_type', 'Send the request body as application/json.');
@@ -45,7 +44,7 @@ export function jsonBody(options: { maxBytes: number }): MiddlewareHandler[] {
   };
   // Without a body there is nothing to check; touching `c.req.raw.body` would make
   // @hono/node-server build a whole web Request for every GET.
-  return [(c, next) => (hasBody(c) ? limit(c, next) : next()), parse];
+  return [(c, next) => (hasBody(c) ? limit(c, async () => void (await parse(c, next))) : next())];
 }
 
 /** Whether a request carries a body (GET and HEAD bodies are never read). */
