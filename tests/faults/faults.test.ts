@@ -14,7 +14,7 @@ import { createApp, createDatabase, createLogger } from '@plumb/server';
 import { httpClient, httpStatus, waitForStatus } from '@plumb/server/testing';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { percentile } from '../../scripts/stats.ts';
+import { median, percentile } from '../../scripts/stats.ts';
 import {
   buildImage,
   containerLogs,
@@ -326,14 +326,21 @@ describe('faults under steady traffic', () => {
     const tag = `overload-${Date.now()}`;
     const plan = { base: server.base, accounts, writeShare: 0.2, timeoutMs: 10_000 };
     const ok = (status: number) => status >= 200 && status < 300;
-    // Sustainable: the 2xx per second of 64 requests kept in flight (the benchmark's concurrency).
+    // Sustainable: the rate served with good latency, 16 requests kept in flight; the median of its
+    // five 1-second windows, so one fast or slow second does not set the overload. (Peak throughput
+    // at 64 in flight varied 870–1,430 req/s run to run, and 4× the high end is more than this
+    // 2-core machine can even refuse while it also runs the generator and PostgreSQL.)
     const probe = await runLoad({
       ...plan,
       tag: `${tag}-probe`,
       mode: 'closed',
-      phases: [{ level: 64, seconds: 5 }],
+      phases: [{ level: 16, seconds: 5 }],
     });
-    const sustainable = probe.samples.filter(([, , status]) => ok(status)).length / 5;
+    const perSecond = [0, 1, 2, 3, 4].map(
+      (second) =>
+        probe.samples.filter(([due, , status]) => ok(status) && Math.floor(due / 1000) === second).length,
+    );
+    const sustainable = median(perSecond);
     const normalMs = Math.max(
       250,
       2 *
