@@ -13,7 +13,7 @@ import { freePort } from '@plumb/db/embedded';
 import { createApp, createDatabase, createLogger } from '@plumb/server';
 import { httpClient, httpStatus, waitForStatus } from '@plumb/server/testing';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type RunnerTask } from 'vitest';
 import { median, percentile } from '../../scripts/stats.ts';
 import {
   buildImage,
@@ -54,10 +54,17 @@ const FUZZ_RUNS = 10_000;
 const OVERLOAD_S = 20;
 
 // The generated table, with whatever ran (a missed target shows as "no" there and fails its test).
-afterAll(async () => {
-  if (results.length > 0) {
-    await writeFile(join(repoRoot, 'docs/reliability.md'), renderReliability(results, NOT_YET_INJECTED));
-  }
+// A run of some faults only (vitest -t) writes it beside the system's temporary files instead, so
+// that the committed page always shows the whole suite.
+// biome-ignore lint/correctness/noEmptyPattern: vitest reads the first argument's pattern for fixtures; there are none
+afterAll(async ({}, file) => {
+  if (results.length === 0) return;
+  const tests = (tasks: readonly RunnerTask[]): RunnerTask[] =>
+    tasks.flatMap((task) => (task.type === 'suite' ? tests(task.tasks) : [task]));
+  const whole = tests(file.tasks).every((task) => task.mode === 'run');
+  const page = whole ? join(repoRoot, 'docs/reliability.md') : join(tmpdir(), 'plumb-reliability.md');
+  await writeFile(page, renderReliability(results, NOT_YET_INJECTED));
+  if (!whole) console.log(`faults: some faults were left out of this run; its table is in ${page}`);
 });
 
 const runMigrations = (url: string, dir: string) =>
@@ -652,14 +659,17 @@ describe('hostile input at scale', () => {
       const writes = await checkWrites(db.url('plumb'), traffic.writes);
       const counts = tally(traffic.requests);
       const byStatus = (code: number) => attempts.filter((s) => s === code).length;
+      const others = attempts.filter((code) => code !== 401 && code !== 429);
+      const otherNote =
+        others.length > 0 ? ` (also ${others.length} × ${[...new Set(others)].join('/')})` : '';
       // The account still signs in with its own password once the window has passed? Its session works now.
       const stillIn = (await victim.request('/api/auth/me')).status;
       const checks = {
         'oversized headers: 431': huge.startsWith('HTTP/1.1 431'),
         [`20 slow uploads cut (408) within REQUEST_TIMEOUT_MS (3 s) + 3 s (slowest ${Math.round(Math.max(...slow))} ms)`]:
           slow.every((ms) => ms <= 6_000),
-        [`sign-ins: ${byStatus(401)} × 401 then ${byStatus(429)} × 429, no 5xx`]:
-          byStatus(429) >= 900 && attempts.every((code) => code === 401 || code === 429),
+        [`sign-ins: ${byStatus(401)} × 401 then ${byStatus(429)} × 429, no 5xx${otherNote}`]:
+          byStatus(429) >= 900 && others.length === 0,
         'others kept being served: every request succeeded, 0 writes lost':
           counts.succeeded === counts.sent && writes.lost === 0,
         "the account's own session is untouched": stillIn === 200,

@@ -1,6 +1,10 @@
 /**
  * @module Fixed-window counters kept in PostgreSQL, so every worker process and every replica
  * counts against the same limit (process memory would give each its own).
+ *
+ * A worker remembers a refusal for a moment, so that a burst against one key (a flood of sign-ins
+ * from one address) is refused from memory instead of queueing one row update per attempt behind
+ * that row's lock: the refusals would otherwise outlast the admission queue's wait and turn into 503s.
  */
 import type { Database } from '#src/database.ts';
 import { ApiError } from '#src/errors.ts';
@@ -12,9 +16,46 @@ export interface RateLimiter {
   reset(key: string): Promise<void>;
 }
 
-export function rateLimiter(db: Database, windowSeconds: number): RateLimiter {
+export interface RateLimiterOptions {
+  /**
+   * How long a worker refuses a key from memory after the database refused it, at most until the
+   * window ends. Another worker's successful sign-in (which clears the account's counter) is seen
+   * here only after it. @default 1000
+   */
+  rememberMs?: number;
+  /** Keys remembered at once; past it, refusals go to the database again. @default 10_000 */
+  rememberMax?: number;
+}
+
+export function rateLimiter(
+  db: Database,
+  windowSeconds: number,
+  { rememberMs = 1_000, rememberMax = 10_000 }: RateLimiterOptions = {},
+): RateLimiter {
+  /** key → when the memory of its refusal ends, and when its window ends (ms since the epoch). */
+  const refused = new Map<string, { until: number; windowEnds: number }>();
+  const limited = (retryAfterSeconds: number) =>
+    new ApiError(429, 'rate_limited', 'Too many attempts; wait a moment and try again.', {
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    });
+  const remember = (key: string, retryAfterSeconds: number) => {
+    const now = Date.now();
+    if (refused.size >= rememberMax) {
+      for (const [known, entry] of refused) if (entry.until <= now) refused.delete(known);
+      if (refused.size >= rememberMax) return;
+    }
+    const windowEnds = now + retryAfterSeconds * 1_000;
+    refused.set(key, { until: Math.min(windowEnds, now + rememberMs), windowEnds });
+  };
+
   return {
     async hit(key, max) {
+      const known = refused.get(key);
+      if (known) {
+        const now = Date.now();
+        if (known.until > now) throw limited(Math.max(1, Math.ceil((known.windowEnds - now) / 1_000)));
+        refused.delete(key);
+      }
       const [row] = await db.run(
         (sql) => sql<{ count: number; retryAfter: number }[]>`
           insert into rate_limits as r (key, window_start, count) values (${key}, now(), 1)
@@ -35,12 +76,12 @@ export function rateLimiter(db: Database, windowSeconds: number): RateLimiter {
         ).catch(() => {});
       }
       if (row && row.count > max) {
-        throw new ApiError(429, 'rate_limited', 'Too many attempts; wait a moment and try again.', {
-          headers: { 'Retry-After': String(row.retryAfter) },
-        });
+        remember(key, row.retryAfter);
+        throw limited(row.retryAfter);
       }
     },
     async reset(key) {
+      refused.delete(key);
       await db.run((sql) => sql`delete from rate_limits where key = ${key}`);
     },
   };

@@ -26,8 +26,10 @@ describe('rate limits on sign-in and sign-up', () => {
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect(await limited.json()).toMatchObject({ error: { code: 'rate_limited' } });
 
-    // The window passes (moved back in the database, where every worker reads it): sign-in works again.
+    // The window passes (moved back in the database, where every worker reads it): once this worker's
+    // memory of the refusal (1 s) is over too, sign-in works again.
     await t.db.sql`update rate_limits set window_start = now() - interval '61 seconds'`;
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     expect((await attempt(PASSWORD, '10.0.2.1')).status).toBe(200);
   });
 
@@ -68,5 +70,31 @@ describe('rate limits on sign-in and sign-up', () => {
     }
     expect(statuses.slice(0, 30).every((status) => status === 201)).toBe(true);
     expect(statuses[30]).toBe(429);
+  });
+
+  it('refuses a burst of 300 sign-ins from memory: 10 × 401, the rest 429, and few reach the database', async () => {
+    // The test before left this address refused; its memory in this worker lasts 1 s.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await t.db.sql`delete from rate_limits`;
+    const account = await t.client().signup();
+    await t.db.sql`delete from rate_limits`;
+    const statuses = await Promise.all(
+      Array.from({ length: 300 }, async () => {
+        const response = await t.client().request('/api/auth/login', {
+          method: 'POST',
+          json: { email: account.email, password: 'wrong password!' },
+        });
+        if (response.status === 429)
+          expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        return response.status;
+      }),
+    );
+    expect(statuses.filter((status) => status === 401)).toHaveLength(10);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(290);
+    // Each attempt that reached the database counted once against the address.
+    const [address] = await t.db.sql<
+      { count: number }[]
+    >`select count from rate_limits where key like 'auth:ip:%'`;
+    expect(address?.count, 'attempts that reached the database').toBeLessThan(150);
   });
 });
