@@ -127,6 +127,25 @@ describe('notes: the whole flow', () => {
     expect(seen).toEqual([...ids].reverse());
   });
 
+  it("sends times as ISO 8601 in UTC with milliseconds, whatever the database session's time zone", async () => {
+    const user = t.client();
+    await user.signup();
+    const created = (await (
+      await user.request('/api/notes', { method: 'POST', json: { title: 'Timed', body: '' } })
+    ).json()) as NoteJson;
+    // Times with microseconds: cut to the millisecond, as a JavaScript Date does.
+    await t.db.sql`
+      update notes set created_at = '2026-01-02 03:04:05.999999+00', updated_at = '2027-12-31 23:59:59.0005+00'
+      where id = ${created.id}`;
+    const page = (await (await user.request('/api/notes')).json()) as { items: NoteJson[] };
+    const read = (await (await user.request(`/api/notes/${created.id}`)).json()) as NoteJson;
+    for (const note of [page.items[0], read]) {
+      expect(note?.createdAt).toBe(new Date('2026-01-02T03:04:05.999999Z').toISOString());
+      expect(note?.updatedAt).toBe('2027-12-31T23:59:59.000Z');
+    }
+    expect(created.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
   it('refuses a cursor it never gave out with 400, however large its numbers', async () => {
     const user = t.client();
     await user.signup();
