@@ -19,7 +19,9 @@ import { migrate } from '@plumb/db';
 import { freePort, startEmbeddedPostgres } from '@plumb/db/embedded';
 import postgres from 'postgres';
 import { hashPassword } from '#src/auth/passwords.ts';
-import { NOTE_COLUMNS } from '#src/notes/repository.ts';
+import { sessionHashOf } from '#src/auth/sessions.ts';
+import type { Database } from '#src/database.ts';
+import { notesRepository } from '#src/notes/repository.ts';
 import { median } from '../../scripts/stats.ts';
 
 const { values: args } = parseArgs({
@@ -69,7 +71,8 @@ async function main() {
     await pg.createDatabase('bench');
     const url = pg.url('bench');
     await migrate({ url });
-    const { token, accountId } = await seed(url);
+    const { token } = await seed(url);
+    const statement = await notesListStatement(url, token);
     const cookie = `plumb_session=${token}`;
     if (args.soak) {
       await soak(url, cookie, Number(args.soak), Number(args.workers));
@@ -137,7 +140,7 @@ async function main() {
       });
     }
 
-    const ceiling = pgbench(url, accountId);
+    const ceiling = pgbench(url, statement);
     if (ceiling) {
       results.pgbench = ceiling;
       const best = Math.max(
@@ -162,7 +165,7 @@ async function main() {
 }
 
 /** 1,000 accounts with 100 notes each, and a session for the first account. */
-async function seed(url: string): Promise<{ token: string; accountId: string }> {
+async function seed(url: string): Promise<{ token: string }> {
   const started = performance.now();
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
@@ -185,7 +188,7 @@ async function seed(url: string): Promise<{ token: string; accountId: string }> 
       values (${createHash('sha256').update(token).digest()}, ${account?.id ?? ''}, now() + interval '1 day')`;
     const [count] = await sql<{ n: number }[]>`select count(*)::int as n from notes`;
     log(`seeded ${count?.n} notes across 1000 accounts in ${Math.round(performance.now() - started)} ms`);
-    return { token, accountId: account?.id ?? '' };
+    return { token };
   } finally {
     await sql.end();
   }
@@ -424,8 +427,41 @@ function rssOf(pid: number): number[] {
   });
 }
 
-/** The same notes query through pgbench -M prepared: what the database alone can do. */
-function pgbench(url: string, accountId: string): { tps: number; clients: number } | undefined {
+/**
+ * The statement the API sends for a notes list (captured from postgres.js as the repository builds
+ * it, for the seeded session), with its parameters written in: what pgbench runs.
+ */
+async function notesListStatement(url: string, token: string): Promise<string> {
+  const sent: { query: string; parameters: unknown[] }[] = [];
+  const sql = postgres(url, {
+    max: 1,
+    onnotice: () => {},
+    fetch_types: false, // else its first statement is postgres.js's own look at the array types
+    debug: (_connection, query, parameters) => sent.push({ query, parameters }),
+  });
+  try {
+    const db: Database = { sql, run: (work) => work(sql), inFlight: () => 0, end: () => sql.end() };
+    const page = await notesRepository(db).listForSession(sessionHashOf(token) ?? Buffer.alloc(0), {
+      limit: 20,
+    });
+    if (page?.items.length !== 20) throw new Error('the seeded session does not list 20 notes');
+  } finally {
+    await sql.end();
+  }
+  // postgres.js may build a statement twice (described, then run): one statement text, however often.
+  const statement = sent.at(-1);
+  if (!statement || new Set(sent.map((each) => each.query)).size !== 1) {
+    throw new Error(`a notes list sent ${new Set(sent.map((each) => each.query)).size} statements, not 1`);
+  }
+  // postgres.js hands its debug hook the parameters as it will send them: text (bytea as '\x…').
+  const literal = (value: unknown) => (value === null ? 'null' : `'${String(value).replaceAll("'", "''")}'`);
+  return statement.query
+    .replace(/\$(\d+)/g, (_, n: string) => literal(statement.parameters[Number(n) - 1]))
+    .replace(/\s+/g, ' ');
+}
+
+/** The API's notes-list statement through pgbench -M prepared: what the database alone can do. */
+function pgbench(url: string, statement: string): { tps: number; clients: number } | undefined {
   try {
     execFileSync('pgbench', ['--version'], { stdio: 'ignore' });
   } catch {
@@ -434,10 +470,7 @@ function pgbench(url: string, accountId: string): { tps: number; clients: number
   }
   const script = join(resultsDir, 'notes-list.pgbench.sql');
   // pgbench reads ":MI" as a variable, even inside quotes: ':' is spliced in (PostgreSQL folds the constant).
-  const columns = NOTE_COLUMNS.replace(/\s+/g, ' ').replace(/:(?=[A-Z])/g, "' || ':' || '");
-  const query =
-    `select ${columns} from notes ` +
-    `where account_id = '${accountId}' order by created_at desc, id desc limit 21;\n`;
+  const query = `${statement.replace(/:(?=[A-Z])/g, "' || ':' || '")};\n`;
   execFileSync('sh', ['-c', `cat > ${script}`], { input: query });
   const parsed = new URL(url);
   const run = spawnSync(

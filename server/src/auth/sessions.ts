@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import type { Database } from '#src/database.ts';
+import type { Database, Sql } from '#src/database.ts';
 
 export const SESSION_COOKIE = 'plumb_session';
 
@@ -17,6 +17,18 @@ export interface SessionAccount {
 }
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest();
+
+/** What the database keys a session by: the SHA-256 of its token; `undefined` for no token this server gave out. */
+export function sessionHashOf(token: string | undefined): Buffer | undefined {
+  return token?.length === 43 ? hashToken(token) : undefined; // 32 bytes in base64url
+}
+
+/**
+ * The account id of a live session, as a statement to nest in another (see the notes list, which
+ * looks its session up in its own query).
+ */
+export const liveSessionAccountId = (sql: Sql, sessionHash: Buffer) =>
+  sql`select account_id from sessions where id_hash = ${sessionHash} and expires_at > now()`;
 
 export interface SessionStore {
   /**
@@ -52,8 +64,8 @@ export function sessionStore(db: Database, ttlHours: number): SessionStore {
       return row ? { token, expiresAt: row.expiresAt } : undefined;
     },
     async lookup(token) {
-      if (token.length !== 43) return undefined; // 32 bytes in base64url
-      const sessionHash = hashToken(token);
+      const sessionHash = sessionHashOf(token);
+      if (!sessionHash) return undefined;
       const [row] = await db.run(
         (sql) => sql<{ accountId: string; email: string }[]>`
           select a.id as "accountId", a.email

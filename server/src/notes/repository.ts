@@ -1,4 +1,5 @@
 /** @module Notes in PostgreSQL: every statement is scoped to the owning account, and writes check the version. */
+import { liveSessionAccountId } from '#src/auth/sessions.ts';
 import type { Database, Sql } from '#src/database.ts';
 import { ApiError } from '#src/errors.ts';
 
@@ -21,10 +22,10 @@ export type WriteResult =
   | { kind: 'missing' };
 
 /**
- * A note row's columns, as SQL text (the benchmark's pgbench runs the very same). PostgreSQL writes
- * the times as toISOString() would (UTC, milliseconds, "Z"), so no Date is parsed and formatted again.
+ * A note row's columns. PostgreSQL writes the times as toISOString() would (UTC, milliseconds, "Z"),
+ * so no Date is parsed and formatted again for every row.
  */
-export const NOTE_COLUMNS = `id, title, body, version,
+const NOTE_COLUMNS = `id, title, body, version,
   to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "createdAt",
   to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "updatedAt",
   (extract(epoch from created_at) * 1000000)::bigint::text as "createdUs"`;
@@ -60,30 +61,41 @@ export function notesRepository(db: Database) {
   }
 
   return {
-    async list(
-      accountId: string,
+    /**
+     * A page of the notes of the account whose live session `sessionHash` names, newest first,
+     * looking the session up in the same statement (one round trip for the busiest route, not two);
+     * `undefined` when the session is missing or expired.
+     */
+    async listForSession(
+      sessionHash: Buffer,
       options: { limit: number; cursor?: string | undefined; q?: string | undefined },
-    ) {
+    ): Promise<{ items: Note[]; nextCursor: string | null } | undefined> {
       const after = options.cursor ? decodeCursor(options.cursor) : undefined;
       const q = options.q?.trim();
+      // One row of nulls when the session is live but no note matches; no row when it is not live.
       const rows = await db.run(
-        (sql) => sql<NoteRow[]>`
-          select ${columns(sql)} from notes
-          where account_id = ${accountId}
-            ${q ? sql`and search @@ websearch_to_tsquery('english', ${q})` : sql``}
-            ${
-              after
-                ? sql`and (created_at, id) < (timestamptz 'epoch' + ${after.us}::bigint * interval '1 microsecond', ${after.id}::uuid)`
-                : sql``
-            }
-          order by created_at desc, id desc
-          limit ${options.limit + 1}`,
+        (sql) => sql<(NoteRow | { [K in keyof NoteRow]: null })[]>`
+          select n.* from (${liveSessionAccountId(sql, sessionHash)}) as owner
+          left join lateral (
+            select ${columns(sql)} from notes
+            where notes.account_id = owner.account_id
+              ${q ? sql`and search @@ websearch_to_tsquery('english', ${q})` : sql``}
+              ${
+                after
+                  ? sql`and (created_at, id) < (timestamptz 'epoch' + ${after.us}::bigint * interval '1 microsecond', ${after.id}::uuid)`
+                  : sql``
+              }
+            order by created_at desc, id desc
+            limit ${options.limit + 1}
+          ) as n on true`,
       );
-      const page = rows.slice(0, options.limit);
+      if (rows.length === 0) return undefined;
+      const found = rows[0]?.id === null ? [] : (rows as NoteRow[]);
+      const page = found.slice(0, options.limit);
       const last = page.at(-1);
       return {
         items: page.map(toNote),
-        nextCursor: rows.length > options.limit && last ? encodeCursor(last) : null,
+        nextCursor: found.length > options.limit && last ? encodeCursor(last) : null,
       };
     },
 
