@@ -24,8 +24,8 @@ export function sessionHashOf(token: string | undefined): Buffer | undefined {
 }
 
 /**
- * The account id of a live session, as a statement to nest in another (see the notes list, which
- * looks its session up in its own query).
+ * The account id of a live session, as a statement to nest in another: what makes a session live,
+ * in one place (the notes list looks its session up in its own statement, ADR 013).
  */
 export const liveSessionAccountId = (sql: Sql, sessionHash: Buffer) =>
   sql`select account_id from sessions where id_hash = ${sessionHash} and expires_at > now()`;
@@ -68,9 +68,8 @@ export function sessionStore(db: Database, ttlHours: number): SessionStore {
       if (!sessionHash) return undefined;
       const [row] = await db.run(
         (sql) => sql<{ accountId: string; email: string }[]>`
-          select a.id as "accountId", a.email
-          from sessions s join accounts a on a.id = s.account_id
-          where s.id_hash = ${sessionHash} and s.expires_at > now()`,
+          select id as "accountId", email from accounts
+          where id = (${liveSessionAccountId(sql, sessionHash)})`,
       );
       return row ? { ...row, sessionHash } : undefined;
     },
