@@ -36,6 +36,8 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
     await (options.migrated === false
       ? admin`create database ${admin(name)}`
       : admin`create database ${admin(name)} template ${admin(inject('migratedTemplate'))}`);
+    // Not UTC, and not a whole hour from it: code that leaves a time's zone to the session shows here.
+    await admin`alter database ${admin(name)} set timezone to 'Asia/Kathmandu'`;
   } finally {
     await admin.end({ timeout: 5 });
   }

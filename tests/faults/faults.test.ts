@@ -391,6 +391,13 @@ describe('faults under steady traffic', () => {
     const loadStart = run.startedAt - performance.timeOrigin;
     const growthMb = memory.growthMb(loadStart, loadStart + afterStart);
     const lateGrowthMb = memory.growthMb(loadStart + afterStart / 2, loadStart + afterStart);
+    const bySecond: [number, number, number][] = [];
+    for (const [due, , status] of run.samples) {
+      const second = Math.floor(due / 1000);
+      const counts = bySecond[second] ?? [0, 0, 0];
+      counts[ok(status) ? 0 : status === 503 ? 1 : 2]++;
+      bySecond[second] = counts;
+    }
     const summary = {
       sustainable,
       served: served.length,
@@ -403,6 +410,9 @@ describe('faults under steady traffic', () => {
       normalMs,
       generator: run.self,
       unanswered: run.unanswered,
+      // By the second the requests were due: 2xx/503/no answer (to tell a stall of the server from
+      // a slow drift, when this fails).
+      bySecond: bySecond.map((counts) => counts.join('/')),
     };
     const checks = {
       // Otherwise the figures below would be the generator's, not the server's.

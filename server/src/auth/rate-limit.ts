@@ -23,7 +23,7 @@ export interface RateLimiterOptions {
    * here only after it. @default 1000
    */
   rememberMs?: number;
-  /** Keys remembered at once; past it, refusals go to the database again. @default 10_000 */
+  /** Keys remembered at once; past it, the oldest is forgotten. @default 10_000 */
   rememberMax?: number;
 }
 
@@ -38,13 +38,14 @@ export function rateLimiter(
     new ApiError(429, 'rate_limited', 'Too many attempts; wait a moment and try again.', {
       headers: { 'Retry-After': String(retryAfterSeconds) },
     });
-  const remember = (key: string, retryAfterSeconds: number) => {
+  const remember = (key: string, windowLeftMs: number) => {
     const now = Date.now();
+    refused.delete(key); // re-inserted last: the map's order is the order of remembering
     if (refused.size >= rememberMax) {
-      for (const [known, entry] of refused) if (entry.until <= now) refused.delete(known);
-      if (refused.size >= rememberMax) return;
+      const oldest = refused.keys().next();
+      if (!oldest.done) refused.delete(oldest.value);
     }
-    const windowEnds = now + retryAfterSeconds * 1_000;
+    const windowEnds = now + windowLeftMs;
     refused.set(key, { until: Math.min(windowEnds, now + rememberMs), windowEnds });
   };
 
@@ -57,7 +58,7 @@ export function rateLimiter(
         refused.delete(key);
       }
       const [row] = await db.run(
-        (sql) => sql<{ count: number; retryAfter: number }[]>`
+        (sql) => sql<{ count: number; retryAfter: number; windowLeftMs: number }[]>`
           insert into rate_limits as r (key, window_start, count) values (${key}, now(), 1)
           on conflict (key) do update set
             count = case when r.window_start <= now() - ${windowSeconds} * interval '1 second'
@@ -66,7 +67,9 @@ export function rateLimiter(
                                 then now() else r.window_start end
           returning count,
             greatest(1, ceil(extract(epoch from (window_start + ${windowSeconds} * interval '1 second' - now()))))::int
-              as "retryAfter"`,
+              as "retryAfter",
+            (extract(epoch from (window_start + ${windowSeconds} * interval '1 second' - now())) * 1000)::int
+              as "windowLeftMs"`,
       );
       if (Math.random() < 0.01) {
         // Old windows are removed now and then, in the background.
@@ -76,7 +79,7 @@ export function rateLimiter(
         ).catch(() => {});
       }
       if (row && row.count > max) {
-        remember(key, row.retryAfter);
+        remember(key, row.windowLeftMs);
         throw limited(row.retryAfter);
       }
     },

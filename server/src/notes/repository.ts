@@ -87,7 +87,8 @@ export function notesRepository(db: Database) {
               }
             order by created_at desc, id desc
             limit ${options.limit + 1}
-          ) as n on true`,
+          ) as n on true
+          order by n."createdUs"::bigint desc, n.id desc`,
       );
       if (rows.length === 0) return undefined;
       const found = rows[0]?.id === null ? [] : (rows as NoteRow[]);

@@ -100,6 +100,13 @@ describe('authorization', () => {
     expect(await response.json()).toMatchObject({ error: { code: 'unauthenticated' } });
   });
 
+  it('HEAD /api/notes answers as GET does: 200 with a session, 401 without', async () => {
+    const signedIn = t.client();
+    await signedIn.signup();
+    expect((await signedIn.request('/api/notes', { method: 'HEAD' })).status).toBe(200);
+    expect((await t.client().request('/api/notes', { method: 'HEAD' })).status).toBe(401);
+  });
+
   // The notes list looks its session up in its own statement; the others through the guard.
   const sessionChecks = ['/api/auth/me', '/api/notes', '/api/notes?q=private&limit=5'];
 

@@ -115,12 +115,12 @@ function conflictOr(result: WriteResult): Note {
 export function notesRoutes(deps: { notes: NotesRepository; sessions: SessionStore }) {
   const { notes } = deps;
   const routes = apiRouter();
-  const guard = requireAccount(deps.sessions);
-  const cookieGuard = requireSessionCookie();
   // The list, the busiest route, looks its session up in its own statement: one round trip, not two.
-  routes.use('/notes/*', (c, next) =>
-    c.req.method === 'GET' && c.req.path.endsWith('/notes') ? cookieGuard(c, next) : guard(c, next),
-  );
+  // Its guard is registered on the route (so HEAD, which Hono routes as GET, gets it too) and only
+  // checks the cookie; every other request under /notes goes through requireAccount.
+  const guard = requireAccount(deps.sessions);
+  routes.get('/notes', requireSessionCookie());
+  routes.use('/notes/*', (c, next) => (c.get('sessionHash') ? next() : guard(c, next)));
 
   routes.openapi(list, async (c) => {
     const { limit, cursor, q } = c.req.valid('query');

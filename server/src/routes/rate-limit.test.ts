@@ -95,6 +95,9 @@ describe('rate limits on sign-in and sign-up', () => {
     const [address] = await t.db.sql<
       { count: number }[]
     >`select count from rate_limits where key like 'auth:ip:%'`;
-    expect(address?.count, 'attempts that reached the database').toBeLessThan(150);
+    // At most the requests running at once when the first refusal came (admission lets 40 run).
+    expect(address?.count, 'attempts that reached the database').toBeLessThanOrEqual(
+      defaultAppConfig.admission.maxConcurrent,
+    );
   });
 });
