@@ -14,7 +14,7 @@ import { createApp, createDatabase, createLogger } from '@plumb/server';
 import { httpClient, httpStatus, waitForStatus } from '@plumb/server/testing';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, type RunnerTask } from 'vitest';
-import { median, percentile } from '../../scripts/stats.ts';
+import { percentile } from '../../scripts/stats.ts';
 import {
   buildImage,
   containerLogs,
@@ -333,10 +333,11 @@ describe('faults under steady traffic', () => {
     const tag = `overload-${Date.now()}`;
     const plan = { base: server.base, accounts, writeShare: 0.2, timeoutMs: 10_000 };
     const ok = (status: number) => status >= 200 && status < 300;
-    // Sustainable: the rate served with good latency, 16 requests kept in flight; the median of its
-    // five 1-second windows, so one fast or slow second does not set the overload. (Peak throughput
-    // at 64 in flight varied 870–1,430 req/s run to run, and 4× the high end is more than this
-    // 2-core machine can even refuse while it also runs the generator and PostgreSQL.)
+    // Sustainable: the rate served with good latency, 16 requests kept in flight, in every one of
+    // the 1-second windows after the first (a warm-up: the slowest of the other four). On this 2-core machine the generator, PostgreSQL
+    // and the server share the cores: 4× a fast second's rate (1,056–1,150 req/s) was more than the
+    // machine could even answer, refusals included, and requests went unanswered for 10 s while the
+    // same test passed at 4× 740–1,026. (Peak throughput at 64 in flight varied 870–1,430 req/s.)
     const probe = await runLoad({
       ...plan,
       tag: `${tag}-probe`,
@@ -347,7 +348,6 @@ describe('faults under steady traffic', () => {
       (second) =>
         probe.samples.filter(([due, , status]) => ok(status) && Math.floor(due / 1000) === second).length,
     );
-    const sustainable = median(perSecond);
     const normalMs = Math.max(
       250,
       2 *
@@ -355,6 +355,32 @@ describe('faults under steady traffic', () => {
           probe.samples.map(([, ms]) => ms),
           0.99,
         ),
+    );
+    // Sustainable also means served on time when offered open-loop, as users offer it (the closed
+    // loop above waits for each answer): offered for 3 s, every request must get a 2xx with p99
+    // within the normal latency; else 15 % less, at most 4 times. (In one CI run the closed-loop
+    // rate, 1,056 req/s, was more than this machine served open-loop beside the generator: 4× it
+    // left 2,046 requests unanswered.)
+    let sustainable = Math.min(...perSecond.slice(1));
+    const checked: string[] = [];
+    for (let step = 0; step < 4; step++) {
+      const check = await runLoad({
+        ...plan,
+        tag: `${tag}-check-${step}`,
+        mode: 'open',
+        connections: 256,
+        phases: [{ level: Math.round(sustainable), seconds: 3 }],
+      });
+      const p99 = percentile(
+        check.samples.map(([, ms]) => ms),
+        0.99,
+      );
+      checked.push(`${Math.round(sustainable)} req/s: p99 ${Math.round(p99)} ms`);
+      if (check.samples.every(([, , status]) => ok(status)) && p99 <= normalMs) break;
+      sustainable *= 0.85;
+    }
+    console.log(
+      `overload: closed-loop ${perSecond.join(', ')} req/s a second; open-loop: ${checked.join('; ')}`,
     );
     // Then 4× that for 20 s over 2,048 open connections (a proxy's pool, a crowd of returning
     // users), and half of it for 8 s after: normal service must be back within 5 s.
@@ -400,6 +426,7 @@ describe('faults under steady traffic', () => {
     }
     const summary = {
       sustainable,
+      checked,
       served: served.length,
       refused: refused.length,
       p99Served: p99(served),

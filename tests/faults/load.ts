@@ -69,6 +69,8 @@ class Connection {
   readonly socket: Socket;
   job: Job | undefined;
   closed = false;
+  /** Opened after the load started (its pool was busy), not beforehand. */
+  openedUnderLoad = false;
   private buffer: Buffer = Buffer.alloc(0);
 
   constructor(host: string, port: number, onIdle: (connection: Connection) => void) {
@@ -163,9 +165,11 @@ export async function generate(plan: LoadPlan): Promise<LoadReport> {
     if (next) connection.send(next);
     else idle.push(connection);
   };
+  let loading = false;
   const connectionFor = (job: Job) => {
     open++;
     const connection = new Connection(host, port, onIdle);
+    connection.openedUnderLoad = loading;
     connection.socket.on('close', () => {
       open--;
       // A job waiting for a connection gets this one's place.
@@ -197,6 +201,7 @@ export async function generate(plan: LoadPlan): Promise<LoadReport> {
     ),
   );
   const start = performance.now();
+  loading = true;
   const startedAt = performance.timeOrigin + start;
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
@@ -245,7 +250,13 @@ export async function generate(plan: LoadPlan): Promise<LoadReport> {
         // The connection may still answer later: it cannot be reused.
         if (job.connection) job.connection.socket.destroy();
         else job.abandoned = true;
-        settle(Object.assign(new Error('timeout'), { code: 'timeout' }));
+        // Where it waited: for a connection of the pool, on a connection opened under load, or an answer.
+        const where = !job.connection
+          ? 'timeout waiting for a free connection'
+          : job.connection.openedUnderLoad
+            ? 'timeout on a connection opened under load'
+            : 'timeout';
+        settle(Object.assign(new Error(where), { code: where }));
       }, plan.timeoutMs);
       dispatch(job);
     });
