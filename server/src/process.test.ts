@@ -214,8 +214,10 @@ describe('the server process', () => {
     expect(replaced).toContain(survivor);
     expect(replaced).not.toContain(victim);
     expect(traffic.counts.ok).toBeGreaterThan(okAtReplacement); // still answering afterwards
-    // Only requests in flight on the killed worker may fail (at most one per client loop).
-    expect(traffic.counts.failed.length).toBeLessThanOrEqual(4);
+    // Only requests on the killed worker's connections may fail: per client loop, the one in flight
+    // and one sent on a kept-alive connection to it before the client saw it close (fetch does not
+    // retry that, as a browser or a proxy does): 6 failures with 4 loops were seen under the whole suite.
+    expect(traffic.counts.failed.length, JSON.stringify(traffic.counts.failed)).toBeLessThanOrEqual(8);
     expect(output()).toMatch(/worker died; replacing it/);
   });
 });
