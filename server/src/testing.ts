@@ -42,11 +42,15 @@ export const relaxedConfig: AppConfig = {
   rateLimit: { windowSeconds: 60, ipMax: 1_000_000, accountMax: 1_000_000 },
 };
 
-export async function createTestApp(config: AppConfig = relaxedConfig): Promise<TestApp> {
+export async function createTestApp(
+  config: AppConfig = relaxedConfig,
+  /** What the app is given instead of the pool itself (a wrapper that counts statements, say). */
+  wrap: (db: Database) => Database = (db) => db,
+): Promise<TestApp> {
   const database = await createTestDatabase();
   const db = createDatabase({ url: database.url, max: 5 });
   const app = createApp({
-    db,
+    db: wrap(db),
     logger: createLogger('silent'),
     info: { name: 'plumb', version: '0.0.0-test', gitSha: null },
     knownMigrations: await listMigrations(),

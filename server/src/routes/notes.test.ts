@@ -1,10 +1,6 @@
-import { listMigrations } from '@plumb/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '#src/app.ts';
-import type { Database } from '#src/database.ts';
-import { createLogger } from '#src/logger.ts';
 import type { Note as NoteJson } from '#src/notes/repository.ts';
-import { cookieClient, createTestApp, relaxedConfig, type TestApp } from '#src/testing.ts';
+import { createTestApp, type TestApp } from '#src/testing.ts';
 
 describe('notes: the whole flow', () => {
   let t: TestApp;
@@ -152,21 +148,14 @@ describe('notes: the whole flow', () => {
 
   it('answers a list with one statement: the session is looked up in it (ADR 013)', async () => {
     let statements = 0;
-    const counting: Database = {
-      ...t.db,
+    const counted = await createTestApp(undefined, (db) => ({
+      ...db,
       run: (work) => {
         statements++;
-        return t.db.run(work);
+        return db.run(work);
       },
-    };
-    const app = createApp({
-      db: counting,
-      logger: createLogger('silent'),
-      info: { name: 'plumb', version: '0.0.0-test', gitSha: null },
-      knownMigrations: await listMigrations(),
-      config: relaxedConfig,
-    });
-    const user = cookieClient((path, init) => app.request(path, init));
+    }));
+    const user = counted.client();
     await user.signup();
     await user.request('/api/notes', { method: 'POST', json: { title: 'One', body: '' } });
     statements = 0;
@@ -174,6 +163,7 @@ describe('notes: the whole flow', () => {
     expect(response.status).toBe(200);
     expect(((await response.json()) as { items: NoteJson[] }).items).toHaveLength(1);
     expect(statements).toBe(1);
+    await counted.close();
   });
 
   it('refuses a cursor it never gave out with 400, however large its numbers', async () => {
