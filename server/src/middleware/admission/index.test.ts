@@ -2,9 +2,9 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { errorHandler } from '#src/errors.ts';
 import { createLogger } from '#src/logger.ts';
-import { admission } from '#src/middleware/admission/index.ts';
+import { type AdmissionOptions, admission } from '#src/middleware/admission/index.ts';
 
-function appWith(options: { maxConcurrent: number; maxQueued: number; queueTimeoutMs: number }) {
+function appWith(options: AdmissionOptions) {
   const gate = admission(options);
   const releases: (() => void)[] = [];
   const app = new Hono();
@@ -73,5 +73,41 @@ describe('admission control', () => {
     releases.shift()?.();
     expect((await first).status).toBe(200);
     expect(gate.stats()).toEqual({ running: 0, queued: 0, rejected: 1 });
+  });
+
+  it('keeps one round waiting once the queue has stood for standingAfterMs, and the whole queue again after it empties', async () => {
+    const { app, gate, releases, settle } = appWith({
+      maxConcurrent: 2,
+      maxQueued: 10,
+      queueTimeoutMs: 10_000,
+      standingAfterMs: 50,
+    });
+    const finishAll = async () => {
+      while (releases.length > 0 || gate.stats().running > 0) {
+        releases.shift()?.();
+        await settle();
+      }
+    };
+    // A burst: 2 run, 5 wait (under maxQueued), and the queue is young — nothing is refused.
+    const burst = Array.from({ length: 7 }, () => app.request('/work'));
+    await settle();
+    expect(gate.stats()).toEqual({ running: 2, queued: 5, rejected: 0 });
+    expect(gate.full()).toBe(false);
+    // Still not empty 50 ms on: standing. More than one round (2) waits, so the next is refused at once.
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(gate.full()).toBe(true);
+    const refused = await app.request('/work');
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(gate.stats()).toEqual({ running: 2, queued: 5, rejected: 1 });
+    // Those already waiting keep their place: every one of the burst is served.
+    await finishAll();
+    expect(await Promise.all(burst.map(async (r) => (await r).status))).toEqual(Array(7).fill(200));
+    // Empty again: the next burst gets the whole queue.
+    const next = Array.from({ length: 12 }, () => app.request('/work'));
+    await settle();
+    expect(gate.stats()).toEqual({ running: 2, queued: 10, rejected: 1 });
+    await finishAll();
+    expect(await Promise.all(next.map(async (r) => (await r).status))).toEqual(Array(12).fill(200));
   });
 });

@@ -3,6 +3,12 @@
  * next ones wait in a FIFO queue, at most `maxQueued` of them and at most `queueTimeoutMs` each.
  * Past either bound the answer is 503 with Retry-After, at once — so under overload memory stays
  * bounded and latency stays bounded instead of growing with the backlog.
+ *
+ * A queue that has not been empty for `standingAfterMs` is a standing queue: the worker is
+ * overloaded, not meeting a burst. Then it admits to the queue only one round of the running
+ * requests (`maxConcurrent`) and refuses the rest at once, so a request that is served waits one
+ * round instead of the whole bound, and the refused ones are told at once (controlled delay, as in
+ * CoDel; ADR 014). A burst that drains within `standingAfterMs` still gets the whole queue.
  */
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '#src/errors.ts';
@@ -11,13 +17,18 @@ export interface AdmissionOptions {
   maxConcurrent: number;
   maxQueued: number;
   queueTimeoutMs: number;
+  /** How long the queue stays non-empty before it counts as standing. @default 100 */
+  standingAfterMs?: number;
 }
+
+/** A queue non-empty this long is a standing queue (CoDel's interval). */
+export const STANDING_AFTER_MS = 100;
 
 export interface Admission {
   middleware: MiddlewareHandler;
   /** Requests running and waiting now, and refused so far (for /metrics and tests). */
   stats(): { running: number; queued: number; rejected: number };
-  /** Whether the next request would be refused at once (the queue is full). */
+  /** Whether the next request would be refused at once (the queue is full, or standing at one round). */
   full(): boolean;
   /** Counts a request refused before it reached the middleware (see `shed.ts`). */
   refuse(): void;
@@ -40,6 +51,16 @@ export function admission(options: AdmissionOptions): Admission {
   let rejected = 0;
   const waiting: { admit: () => void; timer: NodeJS.Timeout }[] = [];
   let head = 0; // index of the first waiter: shift() without re-indexing the array each time
+  let nonEmptySince = 0;
+  const standingAfterMs = options.standingAfterMs ?? STANDING_AFTER_MS;
+  const standingCap = Math.min(options.maxQueued, options.maxConcurrent);
+  /** How many may wait now: all of `maxQueued`, or one round while the queue is standing. */
+  const cap = () => {
+    const queued = waiting.length - head;
+    return queued > 0 && performance.now() - nonEmptySince >= standingAfterMs
+      ? standingCap
+      : options.maxQueued;
+  };
 
   const release = () => {
     while (head < waiting.length) {
@@ -61,7 +82,7 @@ export function admission(options: AdmissionOptions): Admission {
     if (running < options.maxConcurrent) {
       running++;
     } else {
-      if (waiting.length - head >= options.maxQueued) {
+      if (waiting.length - head >= cap()) {
         rejected++;
         throw overloaded();
       }
@@ -75,6 +96,7 @@ export function admission(options: AdmissionOptions): Admission {
             reject(overloaded());
           }, options.queueTimeoutMs),
         };
+        if (waiting.length === head) nonEmptySince = performance.now();
         waiting.push(entry);
       });
       // Admitted: the slot of the request that finished passed to this one (running unchanged).
@@ -89,7 +111,7 @@ export function admission(options: AdmissionOptions): Admission {
   return {
     middleware,
     stats: () => ({ running, queued: waiting.length - head, rejected }),
-    full: () => running >= options.maxConcurrent && waiting.length - head >= options.maxQueued,
+    full: () => running >= options.maxConcurrent && waiting.length - head >= cap(),
     refuse: () => {
       rejected++;
     },
