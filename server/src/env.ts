@@ -1,6 +1,7 @@
 /** @module The server's environment: the only place the server reads configuration. */
 import { flag, integer, memoryQuantity, postgresUrl } from '@plumb/db/env-contract';
 import { z } from 'zod';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_REPLICAS } from '#src/sizing/budget.ts';
 
 const origins = z
   .string()
@@ -87,12 +88,12 @@ export const serverEnvSchema = z.object({
       'Database connections per worker; by default the largest that fits the connection budget (at most 10).',
     ),
   DB_MAX_CONNECTIONS: integer(5, 100_000)
-    .default(100)
+    .default(DEFAULT_MAX_CONNECTIONS)
     .describe(
       "PostgreSQL's max_connections (the plan's cap): every replica's pools must fit under it during a rollout.",
     ),
   SERVER_REPLICAS: integer(1, 1000)
-    .default(1)
+    .default(DEFAULT_REPLICAS)
     .describe('How many server replicas run, for the connection budget.'),
   MAX_CONCURRENT_REQUESTS: integer(1, 100_000)
     .optional()

@@ -1,57 +1,29 @@
 /**
- * @module The server process: read the environment, size to the container, then serve — as a
- * cluster primary with N workers, or alone when one worker is all that fits. The primary and the
- * worker are loaded only once it is known which this process is (the bundle splits them into
- * chunks), so a process that re-executes itself with its heap flags, and the primary, do not load
- * the application first.
+ * @module The server's entry point. A process that will run one worker, and needs a heap flag V8
+ * was not started with, re-executes itself with it before anything else loads: decided here from
+ * the environment's plain numbers and the cgroup files in a few milliseconds, where loading the
+ * application first (its schema, logger and password hasher) took ~130 ms of a ~400 ms start.
+ * Anything else — a cluster worker, a setting that needs validating, a sizing that cannot work —
+ * goes to start.ts unchanged, which validates the environment, says what is wrong, and
+ * re-executes itself if it still must.
  */
 import cluster from 'node:cluster';
-import { getHeapStatistics } from 'node:v8';
-import { loadEnvOrExit } from '@plumb/db/env-contract';
-import { serverEnvSchema, workerEnvSchema } from '#src/env.ts';
-import { createLogger } from '#src/logger.ts';
-import { heapArgs, resolveSizing, type Sizing, SizingError } from '#src/sizing/index.ts';
+import { existsSync } from 'node:fs';
+import module from 'node:module';
+import { heapReexecArgs, plainSizingEnv, reexec, resolveSizing } from '#src/sizing/index.ts';
 
-const env = loadEnvOrExit(serverEnvSchema);
-const logger = createLogger(env.LOG_LEVEL);
-
-if (cluster.isWorker) {
-  const { PLUMB_WORKER_SIZING } = loadEnvOrExit(workerEnvSchema);
-  const { startWorker } = await import('#src/worker.ts');
-  await startWorker(env, logger, PLUMB_WORKER_SIZING as Sizing);
-} else {
-  let sizing: Sizing;
+if (cluster.isPrimary) {
   try {
-    sizing = resolveSizing(env);
-  } catch (error) {
-    if (!(error instanceof SizingError)) throw error;
-    process.stderr.write(`Cannot size the server: ${error.message}\n`);
-    process.exit(78);
-  }
-  const { cpu, memoryBytes, workers, heapMb, poolMax, uvThreadpoolSize, source, connections } = sizing;
-  logger.info(
-    { cpu, memoryBytes, workers, heapMb, poolMax, uvThreadpoolSize, source, connections },
-    `sizing: ${workers} worker(s), heap ${heapMb} MiB, pool ${poolMax} each`,
-  );
-  if (workers > 1) {
-    const { startPrimary } = await import('#src/primary.ts');
-    startPrimary(env, logger, sizing);
-  } else {
-    // One worker runs without a primary. A heap limit is given at start: when V8's own default is
-    // larger than the decided heap, re-exec this same process (same pid, so it stays PID 1 in a
-    // container) once with the flag. When the default already fits, skip that second boot.
-    const defaultHeapMb = getHeapStatistics().heap_size_limit / 1024 / 1024;
-    const wanted = heapArgs(process.execArgv, heapMb);
-    const missing = wanted.some((arg) => !process.execArgv.includes(arg));
-    if (missing && defaultHeapMb > heapMb * 1.05) {
-      process.execve?.(process.execPath, [process.execPath, ...wanted, ...process.argv.slice(1)], {
-        ...process.env,
-        UV_THREADPOOL_SIZE: String(uvThreadpoolSize),
-      });
-    }
-    // Not re-executed: libuv reads this when its pool first starts, which has not happened yet.
-    process.env.UV_THREADPOOL_SIZE = String(uvThreadpoolSize);
-    const { startWorker } = await import('#src/worker.ts');
-    await startWorker(env, logger, sizing);
+    const env = plainSizingEnv(process.env);
+    const sizing = env && resolveSizing(env);
+    const args = sizing && heapReexecArgs(sizing);
+    if (sizing && args) reexec(args, sizing);
+  } catch {
+    // start.ts decides again, and reports what is wrong.
   }
 }
+// The bundle's V8 compile cache (scripts/compile-cache.ts fills it at build): the application
+// below loads from it instead of being compiled again. Run from source, there is none.
+const compileCache = new URL('../compile-cache', import.meta.url);
+if (existsSync(compileCache)) module.enableCompileCache?.(compileCache.pathname);
+await import('#src/start.ts');

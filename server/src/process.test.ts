@@ -129,6 +129,28 @@ describe('the server process', () => {
     expect(args).toContain(`--max-old-space-size=${info.sizing.heapMb}`);
   });
 
+  it('decides the heap flag of one worker before the application loads: one boot of it, one sizing line', async () => {
+    // No MEMORY_LIMIT and plain numbers only: main.ts decides without loading the application.
+    const { child, base, output } = await startServer(db, { WEB_CONCURRENCY: '1', DB_MAX_CONNECTIONS: '50' });
+    const info = (await (await fetch(`${base}/api/info`)).json()) as {
+      sizing: { workers: number; heapMb: number; poolMax: number };
+    };
+    expect(info.sizing.workers).toBe(1);
+    // Re-executed only where V8's own default heap on this machine is larger than the decided one.
+    const defaultHeapMb = Number(
+      execFileSync(process.execPath, ['-p', 'v8.getHeapStatistics().heap_size_limit / 2 ** 20'], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '' },
+      }),
+    );
+    const args = execFileSync('ps', ['-o', 'args=', '-p', String(child.pid)], { encoding: 'utf8' });
+    expect(args.includes(`--max-old-space-size=${info.sizing.heapMb}`)).toBe(
+      defaultHeapMb > info.sizing.heapMb * 1.05,
+    );
+    // The application logged its sizing once: it did not load, decide and log before the re-exec.
+    expect(output().match(/"msg":"sizing: /g)).toHaveLength(1);
+  });
+
   it('refuses a bad environment, naming every bad variable, and exits non-zero without a stack trace', async () => {
     const child = spawn(process.execPath, [main], {
       env: { PATH: process.env.PATH ?? '', DATABASE_URL: 'mysql://nope', PORT: '99999', LOG_LEVEL: 'loud' },

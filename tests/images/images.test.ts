@@ -395,6 +395,23 @@ describe.runIf(available || process.env.CI === 'true')('the three images', () =>
       }
     });
 
+    it('starts from the V8 compile cache its image was built with, as its own user on a read-only root', async () => {
+      // Refused after the application's start chunk has loaded (more workers than 512Mi allows): no database needed.
+      const result = await podmanResult(
+        runArgs('server', image('server'), {
+          network: 'none',
+          env: {
+            DATABASE_URL: 'postgres://u:p@127.0.0.1:1/x',
+            MEMORY_LIMIT: '512Mi',
+            WEB_CONCURRENCY: '16',
+            NODE_DEBUG_NATIVE: 'COMPILE_CACHE',
+          },
+        }),
+      );
+      expect(result.status, result.stderr).toBe(78);
+      expect(result.stderr).toMatch(/V8 code cache for ESM file:\/\/\/app\/bin\/start-\w+\.js was accepted/);
+    });
+
     it('a bad MIGRATE_ON_START or DATABASE_URL stops the start with a readable reason (exit 78)', async () => {
       for (const [variable, env] of [
         ['MIGRATE_ON_START', { MIGRATE_ON_START: 'yes', DATABASE_URL: 'postgres://u:p@127.0.0.1:1/x' }],

@@ -1,8 +1,6 @@
 /** @module Password hashing with argon2id (OWASP's minimum: 19 MiB, 2 passes, 1 lane). Never logged, never returned. */
 import { hash, verify } from '@node-rs/argon2';
-
-/** Memory one hash takes, in KiB; the sizing counts it for concurrent sign-ins. */
-export const ARGON2_MEMORY_KIB = 19_456;
+import { ARGON2_MEMORY_KIB } from '#src/auth/argon2-cost.ts';
 
 const OPTIONS = {
   algorithm: 2, // Algorithm.Argon2id (an ambient const enum, which isolated modules cannot read)

@@ -33,6 +33,11 @@ export interface Budget {
 /** Beyond this a worker gains nothing: one event loop cannot keep more queries busy. */
 export const MAX_POOL_PER_WORKER = 10;
 
+/** `DB_MAX_CONNECTIONS` when unset: PostgreSQL's own default `max_connections`. */
+export const DEFAULT_MAX_CONNECTIONS = 100;
+/** `SERVER_REPLICAS` when unset. */
+export const DEFAULT_REPLICAS = 1;
+
 /** The most worker processes per replica that can each have one connection. */
 export function maxWorkersForBudget(input: Omit<BudgetInput, 'workers' | 'poolMax'>): number {
   const fixed = (input.migrate ?? 1) + (input.backup ?? 1) + (input.reserve ?? 5);

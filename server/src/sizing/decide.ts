@@ -2,7 +2,7 @@
  * @module The sizing decision: one pure function from what the container has (CPU, memory), what
  * the operator overrides, and the connection budget, to worker count, heap, pool and thread pool.
  */
-import { ARGON2_MEMORY_KIB } from '#src/auth/passwords.ts';
+import { ARGON2_MEMORY_KIB } from '#src/auth/argon2-cost.ts';
 import { connectionBudget, maxWorkersForBudget } from '#src/sizing/budget.ts';
 import type { CpuSource, MemorySource } from '#src/sizing/detect.ts';
 

@@ -1,6 +1,7 @@
 /** @module Sizing from the environment: detect the container, apply the operator's overrides, decide. */
+import { getHeapStatistics } from 'node:v8';
 import type { ServerEnv } from '#src/env.ts';
-import { BudgetError } from '#src/sizing/budget.ts';
+import { BudgetError, DEFAULT_MAX_CONNECTIONS, DEFAULT_REPLICAS } from '#src/sizing/budget.ts';
 import { decideSizing, SEMI_SPACE_MB, type Sizing, SizingError } from '#src/sizing/decide.ts';
 import { type DetectOptions, detectResources } from '#src/sizing/detect.ts';
 
@@ -50,4 +51,61 @@ export function heapArgs(execArgv: readonly string[], heapMb: number): string[] 
   return /--max-old-space-size/.test(process.env.NODE_OPTIONS ?? '')
     ? own
     : [...own, `--max-old-space-size=${heapMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`];
+}
+
+/**
+ * The flags a process that runs one worker must re-execute itself with, or undefined: more than
+ * one worker (the primary starts each with its flags), the flags already given, or V8's own default
+ * heap (which Node derives from the memory it sees) no larger than the decided one.
+ */
+export function heapReexecArgs(sizing: Sizing, execArgv: readonly string[] = process.execArgv) {
+  if (sizing.workers > 1) return undefined;
+  const wanted = heapArgs(execArgv, sizing.heapMb);
+  const missing = wanted.some((arg) => !execArgv.includes(arg));
+  const defaultHeapMb = getHeapStatistics().heap_size_limit / 1024 / 1024;
+  return missing && defaultHeapMb > sizing.heapMb * 1.05 ? wanted : undefined;
+}
+
+/**
+ * Replaces this process (same pid, so it stays PID 1 in a container) with Node started with
+ * `args`, the same script, and the decided thread pool. Returns only if the system refuses.
+ */
+export function reexec(args: readonly string[], sizing: Sizing): void {
+  process.execve?.(process.execPath, [process.execPath, ...args, ...process.argv.slice(1)], {
+    ...process.env,
+    UV_THREADPOOL_SIZE: String(sizing.uvThreadpoolSize),
+  });
+}
+
+/**
+ * The sizing settings of `env` when each is unset or a plain whole number (MEMORY_LIMIT: unset),
+ * with the schema's defaults; otherwise undefined. This is what env.ts would read from them,
+ * without loading the schema (zod) that validates the rest: for the quick start in main.ts.
+ */
+export function plainSizingEnv(env: NodeJS.ProcessEnv): SizingEnv | undefined {
+  if (env.MEMORY_LIMIT !== undefined) return undefined;
+  const names = [
+    'CPU_LIMIT',
+    'WEB_CONCURRENCY',
+    'DB_POOL_MAX',
+    'UV_THREADPOOL_SIZE',
+    'DB_MAX_CONNECTIONS',
+    'SERVER_REPLICAS',
+  ] as const;
+  const read: Partial<Record<(typeof names)[number], number>> = {};
+  for (const name of names) {
+    const raw = env[name];
+    if (raw === undefined) continue;
+    if (!/^[1-9]\d{0,5}$/.test(raw)) return undefined;
+    read[name] = Number(raw);
+  }
+  return {
+    CPU_LIMIT: read.CPU_LIMIT,
+    MEMORY_LIMIT: undefined,
+    WEB_CONCURRENCY: read.WEB_CONCURRENCY,
+    DB_POOL_MAX: read.DB_POOL_MAX,
+    UV_THREADPOOL_SIZE: read.UV_THREADPOOL_SIZE,
+    DB_MAX_CONNECTIONS: read.DB_MAX_CONNECTIONS ?? DEFAULT_MAX_CONNECTIONS,
+    SERVER_REPLICAS: read.SERVER_REPLICAS ?? DEFAULT_REPLICAS,
+  };
 }

@@ -7,7 +7,7 @@ import { serverEnvSchema } from '#src/env.ts';
 import { connectionBudget } from '#src/sizing/budget.ts';
 import { decideSizing, MIN_HEAP_MB, type SizingInput } from '#src/sizing/decide.ts';
 import { detectResources } from '#src/sizing/detect.ts';
-import { resolveSizing } from '#src/sizing/index.ts';
+import { plainSizingEnv, resolveSizing } from '#src/sizing/index.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -252,5 +252,41 @@ describe('refusing bad overrides at start', () => {
     ['UV_THREADPOOL_SIZE', '0'],
   ])('%s=%s', (name, value) => {
     expect(bad(name, value)).toThrow(new RegExp(`${name}: `));
+  });
+});
+
+describe('the quick read of the sizing settings (main.ts, before the schema loads)', () => {
+  const SIZING = [
+    'CPU_LIMIT',
+    'MEMORY_LIMIT',
+    'WEB_CONCURRENCY',
+    'DB_POOL_MAX',
+    'UV_THREADPOOL_SIZE',
+    'DB_MAX_CONNECTIONS',
+    'SERVER_REPLICAS',
+  ] as const;
+  const bySchema = (env: Record<string, string>) => {
+    const parsed = parseEnv(serverEnvSchema, { DATABASE_URL: 'postgres://x', ...env });
+    return Object.fromEntries(SIZING.map((name) => [name, parsed[name]]));
+  };
+
+  it.each<Record<string, string>>([
+    {},
+    { WEB_CONCURRENCY: '1' },
+    { CPU_LIMIT: '3', DB_POOL_MAX: '4', UV_THREADPOOL_SIZE: '8' },
+    { DB_MAX_CONNECTIONS: '25', SERVER_REPLICAS: '3', WEB_CONCURRENCY: '2' },
+  ])('reads plain numbers as the schema does, with its defaults: %o', (env) => {
+    expect(plainSizingEnv(env)).toEqual(bySchema(env));
+  });
+
+  it.each<Record<string, string>>([
+    { MEMORY_LIMIT: '2Gi' },
+    { CPU_LIMIT: '1.5' },
+    { WEB_CONCURRENCY: '' },
+    { WEB_CONCURRENCY: '02' },
+    { DB_POOL_MAX: 'ten' },
+    { SERVER_REPLICAS: '-1' },
+  ])('leaves anything else to the schema: %o', (env) => {
+    expect(plainSizingEnv(env)).toBeUndefined();
   });
 });

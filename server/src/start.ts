@@ -1,0 +1,50 @@
+/**
+ * @module The server process after main.ts: read the environment, size to the container, then
+ * serve — as a cluster primary with N workers, or alone when one worker is all that fits. The
+ * primary and the worker are loaded only once it is known which this process is (the bundle
+ * splits them into chunks), so a process that re-executes itself with its heap flags, and the
+ * primary, do not load the application first.
+ */
+import cluster from 'node:cluster';
+import { loadEnvOrExit } from '@plumb/db/env-contract';
+import { serverEnvSchema, workerEnvSchema } from '#src/env.ts';
+import { createLogger } from '#src/logger.ts';
+import { heapReexecArgs, reexec, resolveSizing, type Sizing, SizingError } from '#src/sizing/index.ts';
+
+const env = loadEnvOrExit(serverEnvSchema);
+const logger = createLogger(env.LOG_LEVEL);
+
+if (cluster.isWorker) {
+  const { PLUMB_WORKER_SIZING } = loadEnvOrExit(workerEnvSchema);
+  const { startWorker } = await import('#src/worker.ts');
+  await startWorker(env, logger, PLUMB_WORKER_SIZING as Sizing);
+} else {
+  let sizing: Sizing;
+  try {
+    sizing = resolveSizing(env);
+  } catch (error) {
+    if (!(error instanceof SizingError)) throw error;
+    process.stderr.write(`Cannot size the server: ${error.message}\n`);
+    process.exit(78);
+  }
+  const { cpu, memoryBytes, workers, heapMb, poolMax, uvThreadpoolSize, source, connections } = sizing;
+  logger.info(
+    { cpu, memoryBytes, workers, heapMb, poolMax, uvThreadpoolSize, source, connections },
+    `sizing: ${workers} worker(s), heap ${heapMb} MiB, pool ${poolMax} each`,
+  );
+  if (workers > 1) {
+    const { startPrimary } = await import('#src/primary.ts');
+    startPrimary(env, logger, sizing);
+  } else {
+    // One worker runs without a primary. A heap limit is given at start: when V8's own default is
+    // larger than the decided heap, this same process re-executes once with the flag (main.ts
+    // usually did that already, before this module loaded). When the default already fits, there
+    // is no second boot.
+    const args = heapReexecArgs(sizing);
+    if (args) reexec(args, sizing);
+    // Not re-executed: libuv reads this when its pool first starts, which has not happened yet.
+    process.env.UV_THREADPOOL_SIZE = String(uvThreadpoolSize);
+    const { startWorker } = await import('#src/worker.ts');
+    await startWorker(env, logger, sizing);
+  }
+}
