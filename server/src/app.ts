@@ -19,7 +19,7 @@ import { originCheck } from '#src/middleware/origin-check/index.ts';
 import { requestLog } from '#src/middleware/request-log/index.ts';
 import { notesRepository } from '#src/notes/repository.ts';
 import { accountRoutes } from '#src/routes/account.ts';
-import { authRoutes } from '#src/routes/auth.ts';
+import { ADDRESS_LIMITED_PATHS, authRoutes, refuseRememberedAddresses } from '#src/routes/auth.ts';
 import { healthRoutes } from '#src/routes/health.ts';
 import { type BuildInfo, infoRoutes } from '#src/routes/info.ts';
 import { notesRoutes } from '#src/routes/notes.ts';
@@ -148,6 +148,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
     // (On c.res itself: c.header() after the answer is made re-creates it with a streamed body.)
     if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
   });
+  const limiter = rateLimiter(db, config.rateLimit.windowSeconds);
+  // A flood of sign-ins from one address is refused from memory before it can take queue places.
+  for (const path of ADDRESS_LIMITED_PATHS) {
+    app.use(path, refuseRememberedAddresses(limiter, config.trustedProxies));
+  }
   app.use('/api/*', gate.middleware);
   if (config.trustedProxies === 0) {
     let warned = false;
@@ -171,7 +176,6 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
   const accounts = accountsRepository(db);
   const notes = notesRepository(db);
   const sessions = sessionStore(db, config.sessionTtlHours);
-  const limiter = rateLimiter(db, config.rateLimit.windowSeconds);
   const authConfig = {
     trustedProxies: config.trustedProxies,
     cookieSecure: config.cookieSecure,

@@ -105,7 +105,9 @@ export const serverEnvSchema = z.object({
     .describe('API requests one worker lets wait; past this, 503 with Retry-After at once.'),
   REQUEST_QUEUE_TIMEOUT_MS: integer(1, 60_000)
     .default(1_000)
-    .describe('Longest an API request waits for its turn before it gets 503 with Retry-After.'),
+    .describe(
+      'Longest an API request waits for its turn before it gets 503 with Retry-After. A queue that has not emptied for a quarter of this is overloaded: it then lets only one round (MAX_CONCURRENT_REQUESTS) wait.',
+    ),
   REQUEST_TIMEOUT_MS: integer(1_000, 600_000)
     .default(30_000)
     .describe(

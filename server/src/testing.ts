@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { listMigrations } from '@plumb/db';
 import { freePort } from '@plumb/db/embedded';
 import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
-import { type AppConfig, createApp, defaultAppConfig } from '#src/app.ts';
+import { type AppConfig, type AppDeps, createApp, defaultAppConfig } from '#src/app.ts';
 import { createDatabase, type Database } from '#src/database.ts';
 import { createLogger } from '#src/logger.ts';
 
@@ -46,6 +46,8 @@ export async function createTestApp(
   config: AppConfig = relaxedConfig,
   /** What the app is given instead of the pool itself (a wrapper that counts statements, say). */
   wrap: (db: Database) => Database = (db) => db,
+  /** More of what `createApp` is given (an admission gate the test holds, say). */
+  deps: Partial<AppDeps> = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   const db = createDatabase({ url: database.url, max: 5 });
@@ -55,6 +57,7 @@ export async function createTestApp(
     info: { name: 'plumb', version: '0.0.0-test', gitSha: null },
     knownMigrations: await listMigrations(),
     config,
+    ...deps,
   });
 
   const client = () => cookieClient((path, init) => app.request(path, init));

@@ -1,6 +1,6 @@
 /** @module Sign-up, sign-in, sign-out and "who am I" under /api/auth. */
 import { createRoute } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AccountsRepository } from '#src/accounts/repository.ts';
 import { clientIp, isHttps } from '#src/auth/client-ip.ts';
 import { hashPassword, verifyPassword } from '#src/auth/passwords.ts';
@@ -67,10 +67,28 @@ const me = createRoute({
   responses: { 200: json(Account, 'The account'), ...errors(401, 503) },
 });
 
+/** The rate limit's key for the address a sign-up or sign-in comes from. */
+const ipKeyOf = (c: Context, trustedProxies: number) => `auth:ip:${clientIp(c, trustedProxies)}`;
+
+/** The paths whose attempts count against the address's limit. */
+export const ADDRESS_LIMITED_PATHS = ['/api/auth/signup', '/api/auth/login'] as const;
+
+/**
+ * For ahead of admission control on {@link ADDRESS_LIMITED_PATHS}: an attempt from an address whose
+ * refusal this worker remembers gets its 429 at once, without a place in the admission queue. A
+ * flood from one address then cannot fill the queue that everyone else's requests wait in.
+ */
+export function refuseRememberedAddresses(limiter: RateLimiter, trustedProxies: number): MiddlewareHandler {
+  return async (c, next) => {
+    if (c.req.method === 'POST') limiter.refuseRemembered(ipKeyOf(c, trustedProxies));
+    await next();
+  };
+}
+
 export function authRoutes(deps: AuthDeps) {
   const { accounts, sessions, limiter, config } = deps;
   const secure = (c: Context) => config.cookieSecure || isHttps(c, config.trustedProxies);
-  const ipKey = (c: Context) => `auth:ip:${clientIp(c, config.trustedProxies)}`;
+  const ipKey = (c: Context) => ipKeyOf(c, config.trustedProxies);
 
   /** Starts a session (replacing one the browser already had); false if the password just changed. */
   const startSession = async (c: Context, accountId: string, passwordHash: string) => {

@@ -1,5 +1,7 @@
+import type { Context } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAppConfig } from '#src/app.ts';
+import { admission } from '#src/middleware/admission/index.ts';
 import { createTestApp, PASSWORD, type TestApp } from '#src/testing.ts';
 
 describe('rate limits on sign-in and sign-up', () => {
@@ -99,5 +101,39 @@ describe('rate limits on sign-in and sign-up', () => {
     expect(address?.count, 'attempts that reached the database').toBeLessThanOrEqual(
       defaultAppConfig.admission.maxConcurrent,
     );
+  });
+});
+
+describe('a flood of sign-ins from one address', () => {
+  it('is refused from memory ahead of the admission queue: 429 while the queue is full, others get its 503', async () => {
+    const config = {
+      ...defaultAppConfig,
+      trustedProxies: 1,
+      rateLimit: { ...defaultAppConfig.rateLimit, ipMax: 3 },
+    };
+    // One request at a time and no queue: whoever finds the slot taken gets 503.
+    const gate = admission({ maxConcurrent: 1, maxQueued: 0, queueTimeoutMs: 1_000 });
+    const t = await createTestApp(config, undefined, { admission: gate });
+    try {
+      const attempt = (ip: string) =>
+        t.client().request('/api/auth/login', {
+          method: 'POST',
+          json: { email: 'nobody@example.test', password: 'wrong password!' },
+          headers: { 'x-forwarded-for': ip },
+        });
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await attempt('10.9.0.1')).status);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      // The slot is taken by a request that does not finish.
+      void gate.middleware({} as Context, () => new Promise<void>(() => {}));
+      const limited = await attempt('10.9.0.1');
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(gate.stats()).toMatchObject({ running: 1, queued: 0, rejected: 0 });
+      // Another address is not remembered: it waits for the queue like any request, and is refused.
+      expect((await attempt('10.9.0.2')).status).toBe(503);
+    } finally {
+      await t.close();
+    }
   });
 });

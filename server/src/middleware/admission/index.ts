@@ -17,12 +17,15 @@ export interface AdmissionOptions {
   maxConcurrent: number;
   maxQueued: number;
   queueTimeoutMs: number;
-  /** How long the queue stays non-empty before it counts as standing. @default 100 */
+  /**
+   * How long the queue stays non-empty before it counts as standing.
+   * @default queueTimeoutMs × {@link STANDING_SHARE} (250 ms for the default 1 s)
+   */
   standingAfterMs?: number;
 }
 
-/** A queue non-empty this long is a standing queue (CoDel's interval). */
-export const STANDING_AFTER_MS = 100;
+/** The share of the queue's wait bound after which a queue that has not emptied is standing (CoDel's interval). */
+export const STANDING_SHARE = 0.25;
 
 export interface Admission {
   middleware: MiddlewareHandler;
@@ -52,7 +55,7 @@ export function admission(options: AdmissionOptions): Admission {
   const waiting: { admit: () => void; timer: NodeJS.Timeout }[] = [];
   let head = 0; // index of the first waiter: shift() without re-indexing the array each time
   let nonEmptySince = 0;
-  const standingAfterMs = options.standingAfterMs ?? STANDING_AFTER_MS;
+  const standingAfterMs = options.standingAfterMs ?? options.queueTimeoutMs * STANDING_SHARE;
   const standingCap = Math.min(options.maxQueued, options.maxConcurrent);
   /** How many may wait now: all of `maxQueued`, or one round while the queue is standing. */
   const cap = () => {
