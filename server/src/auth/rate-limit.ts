@@ -141,8 +141,9 @@ export function rateLimiter(
       }
     },
     async reset(key) {
-      refused.delete(key);
       await db.run((sql) => sql`delete from rate_limits where key = ${key}`);
+      // After the delete: a refusal counted before it and answered meanwhile is forgotten too.
+      refused.delete(key);
     },
   };
 }

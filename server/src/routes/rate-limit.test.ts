@@ -105,7 +105,7 @@ describe('rate limits on sign-in and sign-up', () => {
 });
 
 describe('a flood of sign-ins from one address', () => {
-  it('is refused from memory ahead of the admission queue: 429 while the queue is full, others get its 503', async () => {
+  it('is refused from memory without a place in the admission queue: 429 while the only slot is taken, another address gets the 503 of the queue', async () => {
     const config = {
       ...defaultAppConfig,
       trustedProxies: 1,

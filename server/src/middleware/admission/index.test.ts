@@ -110,4 +110,26 @@ describe('admission control', () => {
     await finishAll();
     expect(await Promise.all(next.map(async (r) => (await r).status))).toEqual(Array(12).fill(200));
   });
+
+  it('by default counts a queue as standing after a quarter of its wait bound', async () => {
+    const { app, gate, releases, settle } = appWith({
+      maxConcurrent: 1,
+      maxQueued: 10,
+      queueTimeoutMs: 1_000,
+    });
+    const burst = Array.from({ length: 4 }, () => app.request('/work'));
+    await settle();
+    expect(gate.stats()).toMatchObject({ running: 1, queued: 3 });
+    // 150 ms on, a young queue (the interval is 250 ms): it still takes more than one round.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(gate.full()).toBe(false);
+    // 270 ms on, standing: 3 wait, more than one round (1), so the next is refused.
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(gate.full()).toBe(true);
+    while (releases.length > 0 || gate.stats().running > 0) {
+      releases.shift()?.();
+      await settle();
+    }
+    expect(await Promise.all(burst.map(async (r) => (await r).status))).toEqual(Array(4).fill(200));
+  });
 });
