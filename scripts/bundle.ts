@@ -44,7 +44,8 @@ export async function bundle(options: { out: string; entries: Record<string, str
     minifyWhitespace: true,
     // Not keepNames: it wraps every named function made at run time in a `__name()` call (a
     // defineProperty), per request too; /healthz took 13–22 % more CPU with it (docs/performance.md).
-    // Names that collide across modules get a digit (`Hono3`), seen only in stack traces.
+    // Names that collide across modules get a digit (`Hono3`): in stack traces and util.inspect only
+    // (no error class is renamed today, so logs' error `type` is unchanged).
     legalComments: 'none',
     logLevel: 'warning',
     metafile: true,

@@ -8,8 +8,7 @@
  * re-executes itself if it still must.
  */
 import cluster from 'node:cluster';
-import { existsSync } from 'node:fs';
-import module from 'node:module';
+import { enableShippedCompileCache } from '#src/compile-cache.ts';
 import { heapReexecArgs, plainSizingEnv, reexec, resolveSizing } from '#src/sizing/index.ts';
 
 if (cluster.isPrimary) {
@@ -19,11 +18,10 @@ if (cluster.isPrimary) {
     const args = sizing && heapReexecArgs(sizing);
     if (sizing && args) reexec(args, sizing);
   } catch {
-    // start.ts decides again, and reports what is wrong.
+    // start.ts decides again, and reports what is wrong (a refused execve too).
   }
 }
 // The bundle's V8 compile cache (scripts/compile-cache.ts fills it at build): the application
 // below loads from it instead of being compiled again. Run from source, there is none.
-const compileCache = new URL('../compile-cache', import.meta.url);
-if (existsSync(compileCache)) module.enableCompileCache?.(compileCache.pathname);
+enableShippedCompileCache(new URL('../compile-cache', import.meta.url));
 await import('#src/start.ts');

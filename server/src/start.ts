@@ -7,6 +7,7 @@
  */
 import cluster from 'node:cluster';
 import { loadEnvOrExit } from '@plumb/db/env-contract';
+import { compileCacheState } from '#src/compile-cache.ts';
 import { serverEnvSchema, workerEnvSchema } from '#src/env.ts';
 import { createLogger } from '#src/logger.ts';
 import { heapReexecArgs, reexec, resolveSizing, type Sizing, SizingError } from '#src/sizing/index.ts';
@@ -28,8 +29,9 @@ if (cluster.isWorker) {
     process.exit(78);
   }
   const { cpu, memoryBytes, workers, heapMb, poolMax, uvThreadpoolSize, source, connections } = sizing;
+  const compileCache = compileCacheState();
   logger.info(
-    { cpu, memoryBytes, workers, heapMb, poolMax, uvThreadpoolSize, source, connections },
+    { cpu, memoryBytes, workers, heapMb, poolMax, uvThreadpoolSize, source, connections, compileCache },
     `sizing: ${workers} worker(s), heap ${heapMb} MiB, pool ${poolMax} each`,
   );
   if (workers > 1) {
@@ -41,7 +43,15 @@ if (cluster.isWorker) {
     // usually did that already, before this module loaded). When the default already fits, there
     // is no second boot.
     const args = heapReexecArgs(sizing);
-    if (args) reexec(args, sizing);
+    try {
+      if (args) reexec(args, sizing);
+    } catch (error) {
+      // Refused (Node's permission model, say): V8's default heap stays; the memory decision does not.
+      logger.warn(
+        { err: error, heapMb },
+        'cannot re-execute with the heap flags: running with V8 default heap; pass --max-old-space-size yourself',
+      );
+    }
     // Not re-executed: libuv reads this when its pool first starts, which has not happened yet.
     process.env.UV_THREADPOOL_SIZE = String(uvThreadpoolSize);
     const { startWorker } = await import('#src/worker.ts');

@@ -412,6 +412,26 @@ describe.runIf(available || process.env.CI === 'true')('the three images', () =>
       expect(result.stderr).toMatch(/V8 code cache for ESM file:\/\/\/app\/bin\/start-\w+\.js was accepted/);
     });
 
+    it('says in its sizing line whether the compile cache is used: yes as its own user, not as another uid', async () => {
+      // An address this container does not have: the start stops at listening, after the sizing line.
+      const sizingLine = async (user?: string) => {
+        const result = await podmanResult(
+          runArgs('server', image('server'), {
+            network: 'none',
+            ...(user ? { user } : {}),
+            env: { DATABASE_URL: 'postgres://u:p@127.0.0.1:1/x', HOST: '192.0.2.1', WEB_CONCURRENCY: '1' },
+          }),
+        );
+        expect(result.status, result.stderr).toBe(1);
+        expect(result.stdout).toMatch(/cannot listen/);
+        const line = result.stdout.split('\n').find((text) => text.includes('"msg":"sizing:'));
+        return (JSON.parse(line ?? '{}') as { compileCache?: string }).compileCache;
+      };
+      expect(await sizingLine()).toBe('enabled');
+      // Node keys the cache by uid too, and the read-only image cannot take a new entry.
+      expect(await sizingLine('1001:1001')).toMatch(/^unusable: /);
+    });
+
     it('a bad MIGRATE_ON_START or DATABASE_URL stops the start with a readable reason (exit 78)', async () => {
       for (const [variable, env] of [
         ['MIGRATE_ON_START', { MIGRATE_ON_START: 'yes', DATABASE_URL: 'postgres://u:p@127.0.0.1:1/x' }],

@@ -63,6 +63,8 @@ export interface RunOptions {
   cpus?: number;
   memory?: string;
   entrypoint?: string;
+  /** Another user than the image's own (as a platform that assigns uids would run it). */
+  user?: string;
   /** Arguments after the image name. */
   args?: string[];
 }
@@ -80,7 +82,7 @@ export function runArgs(layer: Layer, image: string, options: RunOptions = {}): 
           flag === '/tmp' && options.tmpSize ? `/tmp:size=${options.tmpSize}` : flag,
         )),
     '--user',
-    USERS[layer],
+    options.user ?? USERS[layer],
     ...(options.cpus ? ['--cpus', String(options.cpus)] : []),
     ...(options.memory ? ['--memory', options.memory] : []),
     ...(options.entrypoint ? ['--entrypoint', options.entrypoint] : []),

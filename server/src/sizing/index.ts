@@ -68,7 +68,9 @@ export function heapReexecArgs(sizing: Sizing, execArgv: readonly string[] = pro
 
 /**
  * Replaces this process (same pid, so it stays PID 1 in a container) with Node started with
- * `args`, the same script, and the decided thread pool. Returns only if the system refuses.
+ * `args`, the same script, and the decided thread pool. Returns at once where there is no
+ * `process.execve` (Windows); throws where Node's permission model refuses it. (A failing exec
+ * system call aborts the process: Node cannot return to it.)
  */
 export function reexec(args: readonly string[], sizing: Sizing): void {
   process.execve?.(process.execPath, [process.execPath, ...args, ...process.argv.slice(1)], {
