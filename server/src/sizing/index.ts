@@ -45,10 +45,18 @@ export function resolveSizing(env: SizingEnv, detect: DetectOptions = {}): Sizin
   }
 }
 
+/** V8 takes its flags with dashes or underscores (`--max_old_space_size`). */
+const HEAP_FLAG = /^--max[-_](old|semi)[-_]space[-_]size/;
+const OLD_SPACE_OPTION = /(^|\s)--max[-_]old[-_]space[-_]size/;
+
 /** A worker's heap flags (old space and semi-space); an operator's own NODE_OPTIONS setting wins. */
-export function heapArgs(execArgv: readonly string[], heapMb: number): string[] {
-  const own = execArgv.filter((arg) => !/^--max-(old|semi)-space-size/.test(arg));
-  return /--max-old-space-size/.test(process.env.NODE_OPTIONS ?? '')
+export function heapArgs(
+  execArgv: readonly string[],
+  heapMb: number,
+  nodeOptions = process.env.NODE_OPTIONS ?? '',
+): string[] {
+  const own = execArgv.filter((arg) => !HEAP_FLAG.test(arg));
+  return OLD_SPACE_OPTION.test(nodeOptions)
     ? own
     : [...own, `--max-old-space-size=${heapMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`];
 }

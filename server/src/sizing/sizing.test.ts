@@ -7,7 +7,7 @@ import { serverEnvSchema } from '#src/env.ts';
 import { connectionBudget } from '#src/sizing/budget.ts';
 import { decideSizing, MIN_HEAP_MB, type SizingInput } from '#src/sizing/decide.ts';
 import { detectResources } from '#src/sizing/detect.ts';
-import { plainSizingEnv, resolveSizing } from '#src/sizing/index.ts';
+import { heapArgs, plainSizingEnv, resolveSizing } from '#src/sizing/index.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -288,5 +288,23 @@ describe('the quick read of the sizing settings (main.ts, before the schema load
     { SERVER_REPLICAS: '-1' },
   ])('leaves anything else to the schema: %o', (env) => {
     expect(plainSizingEnv(env)).toBeUndefined();
+  });
+});
+
+describe('heapArgs', () => {
+  it("replaces the process's own heap flags, in either spelling, with the decided ones", () => {
+    expect(heapArgs(['--max_old_space_size=4096', '--max-semi-space-size=32', '--inspect'], 512, '')).toEqual(
+      ['--inspect', '--max-old-space-size=512', '--max-semi-space-size=8'],
+    );
+  });
+
+  it("leaves the heap to an operator's NODE_OPTIONS, in either spelling", () => {
+    for (const nodeOptions of ['--max-old-space-size=300', '--enable-source-maps --max_old_space_size=300']) {
+      expect(heapArgs(['--inspect'], 512, nodeOptions)).toEqual(['--inspect']);
+    }
+    expect(heapArgs([], 512, '--stack-size=2000')).toEqual([
+      '--max-old-space-size=512',
+      '--max-semi-space-size=8',
+    ]);
   });
 });
