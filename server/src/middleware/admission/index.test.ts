@@ -15,12 +15,19 @@ function appWith(options: AdmissionOptions) {
   });
   app.onError(errorHandler(createLogger('silent')));
   const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
-  return { app, gate, releases, settle };
+  /** Lets every running and waiting request finish. */
+  const finishAll = async () => {
+    while (releases.length > 0 || gate.stats().running > 0) {
+      releases.shift()?.();
+      await settle();
+    }
+  };
+  return { app, gate, releases, settle, finishAll };
 }
 
 describe('admission control', () => {
   it('runs at most maxConcurrent, queues the next in order, and admits them as slots free', async () => {
-    const { app, gate, releases, settle } = appWith({
+    const { app, gate, releases, settle, finishAll } = appWith({
       maxConcurrent: 2,
       maxQueued: 10,
       queueTimeoutMs: 10_000,
@@ -31,10 +38,7 @@ describe('admission control', () => {
     releases.shift()?.();
     await settle();
     expect(gate.stats()).toEqual({ running: 2, queued: 1, rejected: 0 });
-    while (releases.length > 0 || gate.stats().running > 0) {
-      releases.shift()?.();
-      await settle();
-    }
+    await finishAll();
     const statuses = await Promise.all(responses.map(async (r) => (await r).status));
     expect(statuses).toEqual([200, 200, 200, 200]);
     expect(gate.stats()).toEqual({ running: 0, queued: 0, rejected: 0 });
@@ -76,18 +80,12 @@ describe('admission control', () => {
   });
 
   it('keeps one round waiting once the queue has stood for standingAfterMs, and the whole queue again after it empties', async () => {
-    const { app, gate, releases, settle } = appWith({
+    const { app, gate, settle, finishAll } = appWith({
       maxConcurrent: 2,
       maxQueued: 10,
       queueTimeoutMs: 10_000,
       standingAfterMs: 50,
     });
-    const finishAll = async () => {
-      while (releases.length > 0 || gate.stats().running > 0) {
-        releases.shift()?.();
-        await settle();
-      }
-    };
     // A burst: 2 run, 5 wait (under maxQueued), and the queue is young — nothing is refused.
     const burst = Array.from({ length: 7 }, () => app.request('/work'));
     await settle();
@@ -112,7 +110,7 @@ describe('admission control', () => {
   });
 
   it('by default counts a queue as standing after a quarter of its wait bound', async () => {
-    const { app, gate, releases, settle } = appWith({
+    const { app, gate, settle, finishAll } = appWith({
       maxConcurrent: 1,
       maxQueued: 10,
       queueTimeoutMs: 1_000,
@@ -126,10 +124,7 @@ describe('admission control', () => {
     // 270 ms on, standing: 3 wait, more than one round (1), so the next is refused.
     await new Promise((resolve) => setTimeout(resolve, 120));
     expect(gate.full()).toBe(true);
-    while (releases.length > 0 || gate.stats().running > 0) {
-      releases.shift()?.();
-      await settle();
-    }
+    await finishAll();
     expect(await Promise.all(burst.map(async (r) => (await r).status))).toEqual(Array(4).fill(200));
   });
 });
