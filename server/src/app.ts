@@ -1,8 +1,6 @@
 /** @module The Hono application, built from its dependencies so tests drive it with `app.request()`. */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { cors } from 'hono/cors';
-import { requestId } from 'hono/request-id';
-import { secureHeaders } from 'hono/secure-headers';
 import { accountsRepository } from '#src/accounts/repository.ts';
 import { warmUpPasswords } from '#src/auth/passwords.ts';
 import { rateLimiter } from '#src/auth/rate-limit.ts';
@@ -15,8 +13,8 @@ import { type Admission, admission } from '#src/middleware/admission/index.ts';
 import type { AuthEnv } from '#src/middleware/auth/index.ts';
 import { jsonBody } from '#src/middleware/json-body/index.ts';
 import { createMetrics, metricsRoutes } from '#src/middleware/metrics/index.ts';
+import { observe } from '#src/middleware/observe/index.ts';
 import { originCheck } from '#src/middleware/origin-check/index.ts';
-import { requestLog } from '#src/middleware/request-log/index.ts';
 import { notesRepository } from '#src/notes/repository.ts';
 import { accountRoutes } from '#src/routes/account.ts';
 import { ADDRESS_LIMITED_PATHS, authRoutes, refuseRememberedAddresses } from '#src/routes/auth.ts';
@@ -25,17 +23,14 @@ import { type BuildInfo, infoRoutes } from '#src/routes/info.ts';
 import { notesRoutes } from '#src/routes/notes.ts';
 import type { Sizing } from '#src/sizing/index.ts';
 
-/** The security headers on every answer (`hono/secure-headers`; the door's 503s carry them too). */
-export const SECURE_HEADERS: Parameters<typeof secureHeaders>[0] = {
-  contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-  crossOriginResourcePolicy: 'same-origin',
-};
-
 /** The response headers a page on an allowed origin (CORS_ORIGINS) may read. */
 export const CORS_EXPOSE_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Request-Id'];
 
 /** Request bodies above this get 413 before anything reads them. */
 export const MAX_REQUEST_BYTES = 256 * 1024;
+
+/** The methods whose requests carry a body and change something: the CSRF and body checks are theirs. */
+export const UNSAFE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'];
 
 export interface AppConfig {
   sessionTtlHours: number;
@@ -88,7 +83,7 @@ export interface AppDeps {
   knownMigrations: readonly string[];
   /** @default {@link defaultAppConfig} */
   config?: AppConfig;
-  /** @default never draining */
+  /** Whether the server is draining (/readyz answers 503). @default never */
   isDraining?: () => boolean;
   /**
    * The worker's admission control, when the process also sheds at the door with it (see
@@ -116,18 +111,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
   // After start-up, not during it: one argon2 hash is ~50 ms of CPU the start would wait for.
   setTimeout(() => void warmUpPasswords(), 1_000).unref();
 
-  app.use(requestId({ limitLength: 128 }));
-  if (deps.isDraining) {
-    const isDraining = deps.isDraining;
-    // While draining, every answer closes its connection, so no client reuses a socket that is about to go.
-    app.use(async (c, next) => {
-      await next();
-      if (isDraining()) c.res.headers.set('Connection', 'close');
-    });
-  }
-  app.use(metrics.middleware);
-  app.use(requestLog(logger));
-  app.use(secureHeaders(SECURE_HEADERS));
+  // The request id, the security headers and Cache-Control come from the HTTP server's edge
+  // (`middleware/edge`), on the node:http response; `app.request()` answers do not carry them.
+  app.use(observe({ logger, record: metrics.record }));
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins);
     app.use(
@@ -142,36 +128,19 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
       }),
     );
   }
-  app.use('/api/*', async (c, next) => {
-    await next();
-    // Answers are per account: no shared cache may keep them unless a route says otherwise.
-    // (On c.res itself: c.header() after the answer is made re-creates it with a streamed body.)
-    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
-  });
   const limiter = rateLimiter(db, config.rateLimit.windowSeconds);
   // A flood of sign-ins from one address is refused from memory before it can take queue places.
   for (const path of ADDRESS_LIMITED_PATHS) {
     app.use(path, refuseRememberedAddresses(limiter, config.trustedProxies));
   }
   app.use('/api/*', gate.middleware);
-  if (config.trustedProxies === 0) {
-    let warned = false;
-    app.use(async (c, next) => {
-      if (!warned && c.req.header('x-forwarded-for')) {
-        warned = true;
-        logger.warn(
-          'requests arrive through a proxy (X-Forwarded-For) but TRUST_PROXY=0: client addresses and https ' +
-            'are not taken from it; set TRUST_PROXY to the number of proxies in front of the server',
-        );
-      }
-      return next();
-    });
-  }
-  app.use(
+  // Registered for the unsafe methods only, so a GET is not routed through checks it would skip.
+  app.on(
+    UNSAFE_METHODS,
     '/api/*',
     originCheck({ allowedOrigins: config.corsOrigins, trustedProxies: config.trustedProxies }),
+    ...jsonBody({ maxBytes: MAX_REQUEST_BYTES }),
   );
-  app.use('/api/*', ...jsonBody({ maxBytes: MAX_REQUEST_BYTES }));
 
   const accounts = accountsRepository(db);
   const notes = notesRepository(db);

@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '#src/logger.ts';
+import { coalescing, createLogger } from '#src/logger.ts';
 
 describe('error log lines', () => {
   it("keep a PostgreSQL error's code and message but not its detail, query or parameters", () => {
@@ -21,5 +23,52 @@ describe('error log lines', () => {
       err: { type: 'PostgresError', code: '23505' },
     });
     expect(logged).not.toMatch(/ada@example\.com|argon2|insert into/);
+  });
+});
+
+describe('writing log lines', () => {
+  it('hands the lines of one turn of the event loop to the file in one write, in order', async () => {
+    const writes: string[] = [];
+    const logger = createLogger('info', coalescing({ write: (chunk) => writes.push(chunk), flushSync() {} }));
+    logger.info('one');
+    logger.info('two');
+    logger.warn('three');
+    expect(writes).toEqual([]);
+    await nextTurn();
+    expect(writes).toHaveLength(1);
+    expect(
+      writes[0]
+        ?.split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line).msg),
+    ).toEqual(['one', 'two', 'three']);
+    // An idle logger writes a line on the next turn.
+    logger.info('four');
+    await nextTurn();
+    expect(writes.map((chunk) => chunk.split('\n').length - 1)).toEqual([3, 1]);
+  });
+
+  it('writes the lines still held when the process exits at once', () => {
+    const script = [
+      `const { createLogger } = await import(${JSON.stringify(new URL('./logger.ts', import.meta.url).href)});`,
+      'const logger = createLogger("info");',
+      'for (let i = 0; i < 1000; i++) logger.info({ i }, "line");',
+      'logger.fatal("last words");',
+      'process.exit(3);',
+    ].join('\n');
+    let stdout = '';
+    try {
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    } catch (error) {
+      const failed = error as { status: number; stdout: string };
+      expect(failed.status).toBe(3);
+      stdout = failed.stdout;
+    }
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines).toHaveLength(1001);
+    expect(lines.at(-1)).toMatchObject({ msg: 'last words', level: 'fatal' });
   });
 });

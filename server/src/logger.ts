@@ -8,9 +8,9 @@ export function createLogger(
   level: pino.LevelWithSilent = 'info',
   destination?: pino.DestinationStream,
 ): Logger {
-  // Asynchronous writes: under load, lines written while one write is in flight go out together
-  // (a synchronous write per request cost ~20 % of throughput); when idle, each line goes at once.
-  // Buffered lines are flushed when the process exits (not after SIGKILL).
+  // Asynchronous writes, one per turn of the event loop (see `coalescing`): a synchronous write
+  // per request cost ~20 % of throughput. Lines not yet written are written when the process
+  // exits (not after SIGKILL).
   if (level === 'silent') return pino({ level });
   return pino(
     {
@@ -26,8 +26,46 @@ export function createLogger(
         censor: '[redacted]',
       },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ?? coalescing(pino.destination({ dest: 1, sync: false })),
   );
+}
+
+/** Where {@link coalescing} writes: sonic-boom, which deals with the file descriptor itself. */
+export interface LineSink {
+  write(chunk: string): unknown;
+  flushSync(): void;
+}
+
+/**
+ * A pino destination that hands `sink` the lines written during one turn of the event loop as one
+ * string, on the next turn. Under load that is one write for many request lines; sonic-boom alone
+ * appends each line to a string whose byte length it measures again every time (measured: about
+ * half of what the request log costs). When idle, a line is written on the next turn. On exit the
+ * lines still held are given to `sink` and flushed synchronously.
+ */
+export function coalescing(sink: LineSink): pino.DestinationStream {
+  let held: string[] = [];
+  let scheduled = false;
+  const hand = () => {
+    scheduled = false;
+    if (held.length === 0) return;
+    const lines = held.length === 1 ? (held[0] as string) : held.join('');
+    held = [];
+    sink.write(lines);
+  };
+  process.once('exit', () => {
+    hand();
+    sink.flushSync();
+  });
+  return {
+    write(line: string) {
+      held.push(line);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(hand);
+      }
+    },
+  };
 }
 
 /** The parts of an error that are safe in a log line. */

@@ -5,12 +5,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { listMigrations } from '@plumb/db';
 import { freePort } from '@plumb/db/embedded';
 import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
 import { type AppConfig, type AppDeps, createApp, defaultAppConfig } from '#src/app.ts';
 import { createDatabase, type Database } from '#src/database.ts';
+import { serverListener } from '#src/listener.ts';
 import { createLogger } from '#src/logger.ts';
+import { admission } from '#src/middleware/admission/index.ts';
 
 export interface TestApp {
   app: ReturnType<typeof createApp>;
@@ -18,6 +22,11 @@ export interface TestApp {
   database: TestDatabase;
   /** A client with its own cookie jar (one session). */
   client(): TestClient;
+  /**
+   * Serves the app over HTTP on 127.0.0.1 through the server's own listener (the edge and the
+   * door, as in production); returns its base URL. Closed by `close()`.
+   */
+  serve(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -51,23 +60,37 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   const db = createDatabase({ url: database.url, max: 5 });
+  const logger = deps.logger ?? createLogger('silent');
+  const gate = deps.admission ?? admission(config.admission);
   const app = createApp({
     db: wrap(db),
-    logger: createLogger('silent'),
+    logger,
     info: { name: 'plumb', version: '0.0.0-test', gitSha: null },
     knownMigrations: await listMigrations(),
     config,
     ...deps,
+    admission: gate,
   });
 
   const client = () => cookieClient((path, init) => app.request(path, init));
+  const servers: Server[] = [];
 
   return {
     app,
     db,
     database,
     client,
+    async serve() {
+      const server = createServer(serverListener(app, { logger, config, admission: gate }));
+      servers.push(server);
+      await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
     async close() {
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise((closed) => server.close(closed));
+      }
       await db.end();
       await database.drop();
     },

@@ -3,17 +3,16 @@
  * serve, and on SIGTERM/SIGINT drain without dropping a request that was accepted.
  */
 import cluster from 'node:cluster';
-import { createServer, type RequestListener, type ServerOptions } from 'node:http';
+import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { serve } from '@hono/node-server';
 import { listMigrations } from '@plumb/db';
-import { appConfig, CORS_EXPOSE_HEADERS, createApp, SECURE_HEADERS } from '#src/app.ts';
+import { appConfig, createApp } from '#src/app.ts';
 import { requestClusterMetrics } from '#src/cluster-metrics.ts';
 import { createDatabase } from '#src/database.ts';
 import type { ServerEnv } from '#src/env.ts';
+import { serverListener } from '#src/listener.ts';
 import type { Logger } from '#src/logger.ts';
 import { admission } from '#src/middleware/admission/index.ts';
-import { shedWhenFull } from '#src/middleware/admission/shed.ts';
 import { SHUTDOWN_MESSAGE } from '#src/primary.ts';
 import type { Sizing } from '#src/sizing/index.ts';
 import { APP_NAME, APP_VERSION } from '#src/version.ts';
@@ -43,36 +42,30 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
     ...(cluster.isWorker ? { renderMetrics: () => requestClusterMetrics() } : {}),
   });
 
-  const shed = await shedWhenFull({
-    admission: gate,
-    secureHeaders: SECURE_HEADERS,
-    corsOrigins: config.corsOrigins,
-    corsExposeHeaders: CORS_EXPOSE_HEADERS,
-    isDraining: () => draining,
-  });
-  const server = serve(
+  const server = createServer(
     {
-      fetch: app.fetch,
-      // While the admission queue is full, API requests are refused before Hono sees them.
-      createServer: ((options: ServerOptions, listener: RequestListener) =>
-        createServer(options, shed(listener))) as typeof createServer,
-      port: env.PORT,
-      hostname: env.HOST,
       // Slow clients (slowloris): the headers within 10 s, the whole request within
       // REQUEST_TIMEOUT_MS, checked every second (Node's default check runs every 30 s).
-      serverOptions: {
-        headersTimeout: Math.min(10_000, env.REQUEST_TIMEOUT_MS),
-        requestTimeout: env.REQUEST_TIMEOUT_MS,
-        connectionsCheckingInterval: 1_000,
-        // Node's default is 5 s: a proxy reusing a connection just as the server closed it gets a
-        // reset (a 502 for its user); the fault suite's overload saw hundreds of them.
-        keepAliveTimeout: env.KEEP_ALIVE_TIMEOUT_S * 1000,
-      },
+      headersTimeout: Math.min(10_000, env.REQUEST_TIMEOUT_MS),
+      requestTimeout: env.REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+      // Node's default is 5 s: a proxy reusing a connection just as the server closed it gets a
+      // reset (a 502 for its user); the fault suite's overload saw hundreds of them.
+      keepAliveTimeout: env.KEEP_ALIVE_TIMEOUT_S * 1000,
     },
-    (address) => {
-      logger.info({ port: address.port, host: env.HOST, version: APP_VERSION }, 'listening');
-    },
+    serverListener(app, {
+      logger,
+      config,
+      admission: gate,
+      isDraining: () => draining,
+      hostname: env.HOST,
+    }),
   );
+  server.listen(env.PORT, env.HOST, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : env.PORT;
+    logger.info({ port, host: env.HOST, version: APP_VERSION }, 'listening');
+  });
   // Refusals are not logged one by one (under overload that would be thousands of lines a
   // second): one line per 10 s says how many there were.
   let refusedBefore = 0;
@@ -110,14 +103,14 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
     // /readyz answers 503 now; keep serving while load balancers notice.
     await sleep(env.SHUTDOWN_DELAY_MS);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    server.closeIdleConnections();
     const finished = await Promise.race([
       closed.then(() => true),
       sleep(env.SHUTDOWN_TIMEOUT_MS).then(() => false),
     ]);
     if (!finished) {
       logger.warn('requests still in flight after SHUTDOWN_TIMEOUT_MS; closing their connections');
-      if ('closeAllConnections' in server) server.closeAllConnections();
+      server.closeAllConnections();
     }
     await db.end();
     logger.info('stopped');

@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Context } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CORS_EXPOSE_HEADERS, createApp, defaultAppConfig, SECURE_HEADERS } from '#src/app.ts';
+import { createApp, defaultAppConfig } from '#src/app.ts';
 import { createDatabase } from '#src/database.ts';
+import { serverListener } from '#src/listener.ts';
 import { createLogger } from '#src/logger.ts';
 import { admission } from '#src/middleware/admission/index.ts';
-import { shedWhenFull } from '#src/middleware/admission/shed.ts';
+import { edge } from '#src/middleware/edge/index.ts';
 
 const ORIGIN = 'https://app.example.test';
 /** Headers whose values differ by nature between two answers (names must still match). */
@@ -23,15 +24,17 @@ describe('shedding at the door while the admission queue is full', () => {
   const gate = admission(config.admission);
   // The database is never reached: postgres.js connects on the first query only.
   const db = createDatabase({ url: 'postgres://nobody@127.0.0.1:1/none' });
+  const logger = createLogger('silent');
   const app = createApp({
     db,
-    logger: createLogger('silent'),
+    logger,
     info: { name: 'plumb', version: '0.0.0-test', gitSha: null },
     knownMigrations: [],
     config,
     admission: gate,
   });
-  // The same app behind node:http twice: with the door, and without it (the middleware refuses).
+  // The same app behind node:http twice: the server's listener, and the edge alone (no door: the
+  // middleware refuses).
   const servers: Server[] = [];
   let base: string;
   let withoutDoor: string;
@@ -43,14 +46,10 @@ describe('shedding at the door while the admission queue is full', () => {
 
   beforeAll(async () => {
     void gate.middleware({} as Context, () => new Promise<void>(() => {}));
-    const shed = await shedWhenFull({
-      admission: gate,
-      secureHeaders: SECURE_HEADERS,
-      corsOrigins: config.corsOrigins,
-      corsExposeHeaders: CORS_EXPOSE_HEADERS,
-    });
-    base = await listen(createServer(shed(getRequestListener(app.fetch))));
-    withoutDoor = await listen(createServer(getRequestListener(app.fetch)));
+    base = await listen(createServer(serverListener(app, { logger, config, admission: gate })));
+    withoutDoor = await listen(
+      createServer(edge({ logger, trustedProxies: 0 })(getRequestListener(app.fetch))),
+    );
   });
   afterAll(async () => {
     for (const server of servers) await new Promise((closed) => server.close(closed));

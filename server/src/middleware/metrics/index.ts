@@ -5,14 +5,14 @@
 
 import cluster from 'node:cluster';
 import { timingSafeEqual } from 'node:crypto';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono } from 'hono';
 import { routePath } from 'hono/route';
 import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
-  /** Records every request; mount first. */
-  middleware: MiddlewareHandler;
+  /** Counts an answered request by method, route and status, and its duration. */
+  record(c: Context, seconds: number): void;
 }
 
 export function createMetrics(options: {
@@ -82,17 +82,15 @@ export function createMetrics(options: {
     });
   }
 
-  const middleware: MiddlewareHandler = async (c, next) => {
-    const end = duration.startTimer();
-    await next();
+  const record = (c: Context, seconds: number) => {
     const matched = routePath(c, -1);
     // Unmatched paths share one label, so a scan cannot blow up the series count.
     const route = c.res.status === 404 && (matched === '*' || matched === '/*') ? 'unmatched' : matched;
     const labels = { method: c.req.method, route, status: String(c.res.status) };
     requests.inc(labels);
-    end(labels);
+    duration.observe(labels, seconds);
   };
-  return { registry, middleware };
+  return { registry, record };
 }
 
 /** `GET /metrics`, 404 when disabled, 401 without the token when one is set. */

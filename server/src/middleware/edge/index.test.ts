@@ -1,0 +1,133 @@
+import { createServer, get as httpGet, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '#src/logger.ts';
+import { edge, SECURITY_HEADERS } from '#src/middleware/edge/index.ts';
+import { createTestApp, httpClient, relaxedConfig, type TestApp } from '#src/testing.ts';
+
+/** A logger whose lines a test can read. */
+function memoryLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, lines };
+}
+
+describe('the edge of the server (the real app over HTTP)', () => {
+  let t: TestApp;
+  let base: string;
+  const { logger, lines } = memoryLogger();
+  beforeAll(async () => {
+    t = await createTestApp(relaxedConfig, undefined, { logger });
+    base = await t.serve();
+  });
+  afterAll(() => t.close());
+
+  it('sends the security headers on every answer: API, health check, 401 and 404', async () => {
+    for (const path of ['/api/info', '/healthz', '/api/notes', '/no/such/path']) {
+      const response = await fetch(`${base}${path}`);
+      expect([200, 401, 404]).toContain(response.status);
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+        expect(response.headers.get(name), `${name} on ${path}`).toBe(value);
+      }
+    }
+    const info = await fetch(`${base}/api/info`);
+    expect(info.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(info.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+  });
+
+  it('echoes a sane X-Request-Id, makes one up otherwise, and logs the request under it', async () => {
+    const idOf = async (given?: string) =>
+      (
+        await fetch(`${base}/api/info`, given === undefined ? {} : { headers: { 'x-request-id': given } })
+      ).headers.get('x-request-id');
+    expect(await idOf('trace-123')).toBe('trace-123');
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    expect(await idOf()).toMatch(uuid);
+    expect(await idOf('<script>')).toMatch(uuid);
+    expect(await idOf('x'.repeat(129))).toMatch(uuid);
+    expect(await idOf('x'.repeat(128))).toBe('x'.repeat(128));
+
+    const made = await idOf();
+    const line = lines.find((entry) => entry.msg === 'request' && entry.requestId === made);
+    expect(line).toMatchObject({ method: 'GET', path: '/api/info', status: 200 });
+  });
+
+  it('keeps per-account answers out of shared caches unless a route says otherwise', async () => {
+    const user = httpClient(base);
+    await user.signup();
+    const created = await user.request('/api/notes', {
+      method: 'POST',
+      json: { title: 'cached?', body: '' },
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    expect((await user.request('/api/auth/me')).headers.get('cache-control')).toBe('no-store');
+    expect((await user.request('/api/notes')).headers.get('cache-control')).toBe('no-store');
+    // The note itself may be kept by the browser and revalidated with its ETag.
+    const note = await user.request(`/api/notes/${id}`);
+    expect(note.headers.get('etag')).toBe('"1"');
+    expect(note.headers.get('cache-control')).toBe('private, no-cache');
+    // Outside the API the edge adds none.
+    expect((await fetch(`${base}/apiary`)).headers.get('cache-control')).toBeNull();
+  });
+});
+
+describe('the edge of the server (a small app)', () => {
+  const servers: Server[] = [];
+  let draining = false;
+  const { logger, lines } = memoryLogger();
+  let base: string;
+  beforeAll(async () => {
+    const app = new Hono();
+    app.get('/api/cached', (c) => c.json({ ok: true }, 200, { 'Cache-Control': 'max-age=60' }));
+    app.get('/hello', (c) => c.text('hello'));
+    const server = createServer(
+      edge({ logger, trustedProxies: 0, isDraining: () => draining })(getRequestListener(app.fetch)),
+    );
+    servers.push(server);
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    for (const server of servers) {
+      server.closeAllConnections();
+      await new Promise((closed) => server.close(closed));
+    }
+  });
+
+  /** The Connection header of an answer on a kept-alive connection (fetch does not show it). */
+  const connectionHeader = (path: string, headers: Record<string, string> = {}) =>
+    new Promise<string | undefined>((resolve, reject) => {
+      httpGet(`${base}${path}`, { headers: { connection: 'keep-alive', ...headers } }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.headers.connection));
+      }).on('error', reject);
+    });
+
+  it("lets a route's own Cache-Control win over the API's default", async () => {
+    const response = await fetch(`${base}/api/cached`);
+    expect(response.headers.get('cache-control')).toBe('max-age=60');
+    expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+  });
+
+  it('closes each connection after its answer while draining, and only then', async () => {
+    expect(await connectionHeader('/hello')).toBe('keep-alive');
+    draining = true;
+    try {
+      expect(await connectionHeader('/hello')).toBe('close');
+    } finally {
+      draining = false;
+    }
+  });
+
+  it('warns once when requests come through a proxy and TRUST_PROXY is 0', async () => {
+    const warnings = () => lines.filter((line) => String(line.msg).includes('X-Forwarded-For'));
+    expect(warnings()).toHaveLength(0);
+    await connectionHeader('/hello', { 'x-forwarded-for': '203.0.113.7' });
+    await connectionHeader('/hello', { 'x-forwarded-for': '203.0.113.8' });
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({ level: 'warn' });
+  });
+});
