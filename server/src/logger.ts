@@ -1,4 +1,5 @@
 /** @module JSON logs on stdout (pino): one line per event, never a secret or SQL text at info level. */
+import { writeSync } from 'node:fs';
 import { pino } from 'pino';
 
 export type Logger = pino.Logger;
@@ -26,24 +27,28 @@ export function createLogger(
         censor: '[redacted]',
       },
     },
-    destination ?? coalescing(pino.destination({ dest: 1, sync: false })),
+    destination ?? coalescing(pino.destination({ dest: 1, sync: false }), 1),
   );
 }
 
-/** Where {@link coalescing} writes: sonic-boom, which deals with the file descriptor itself. */
+/** Where {@link coalescing} writes: sonic-boom (`pino.destination`). */
 export interface LineSink {
   write(chunk: string): unknown;
+  /** Writes what the sink holds, synchronously. */
   flushSync(): void;
 }
 
 /**
- * A pino destination that hands `sink` the lines written during one turn of the event loop as one
+ * A pino destination that hands `sink` (which writes to `fd`) the lines written during one turn of the event loop as one
  * string, on the next turn. Under load that is one write for many request lines; sonic-boom alone
  * appends each line to a string whose byte length it measures again every time (measured: about
- * half of what the request log costs). When idle, a line is written on the next turn. On exit the
- * lines still held are given to `sink` and flushed synchronously.
+ * half of what the request log costs). When idle, a line is written on the next turn.
+ *
+ * When the process exits, what the sink holds and then the lines still held here are written
+ * synchronously, in that order. Not written: lines held when the process is killed (SIGKILL,
+ * an abort) or replaces itself (`process.execve`), and a write the sink had already started.
  */
-export function coalescing(sink: LineSink): pino.DestinationStream {
+export function coalescing(sink: LineSink, fd: number): pino.DestinationStream {
   let held: string[] = [];
   let scheduled = false;
   const hand = () => {
@@ -54,8 +59,9 @@ export function coalescing(sink: LineSink): pino.DestinationStream {
     sink.write(lines);
   };
   process.once('exit', () => {
-    hand();
     sink.flushSync();
+    if (held.length > 0) writeAllSync(fd, held.join(''));
+    held = [];
   });
   return {
     write(line: string) {
@@ -66,6 +72,21 @@ export function coalescing(sink: LineSink): pino.DestinationStream {
       }
     },
   };
+}
+
+/** Writes all of `text` to `fd` now, retrying while a non-blocking pipe is full (for up to ~1 s). */
+function writeAllSync(fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  let written = 0;
+  let waits = 0;
+  while (written < bytes.length) {
+    try {
+      written += writeSync(fd, bytes, written);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || ++waits > 1_000) return;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
 }
 
 /** The parts of an error that are safe in a log line. */

@@ -5,14 +5,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { listMigrations } from '@plumb/db';
 import { freePort } from '@plumb/db/embedded';
 import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
 import { type AppConfig, type AppDeps, createApp, defaultAppConfig } from '#src/app.ts';
 import { createDatabase, type Database } from '#src/database.ts';
-import { serverListener } from '#src/listener.ts';
+import { createAppServer } from '#src/listener.ts';
 import { createLogger } from '#src/logger.ts';
 import { admission } from '#src/middleware/admission/index.ts';
 
@@ -81,7 +81,7 @@ export async function createTestApp(
     database,
     client,
     async serve() {
-      const server = createServer(serverListener(app, { logger, config, admission: gate }));
+      const server = createAppServer(app, { logger, config, admission: gate });
       servers.push(server);
       await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

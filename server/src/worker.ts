@@ -3,14 +3,13 @@
  * serve, and on SIGTERM/SIGINT drain without dropping a request that was accepted.
  */
 import cluster from 'node:cluster';
-import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listMigrations } from '@plumb/db';
 import { appConfig, createApp } from '#src/app.ts';
 import { requestClusterMetrics } from '#src/cluster-metrics.ts';
 import { createDatabase } from '#src/database.ts';
 import type { ServerEnv } from '#src/env.ts';
-import { serverListener } from '#src/listener.ts';
+import { createAppServer } from '#src/listener.ts';
 import type { Logger } from '#src/logger.ts';
 import { admission } from '#src/middleware/admission/index.ts';
 import { SHUTDOWN_MESSAGE } from '#src/primary.ts';
@@ -42,8 +41,13 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
     ...(cluster.isWorker ? { renderMetrics: () => requestClusterMetrics() } : {}),
   });
 
-  const server = createServer(
-    {
+  const server = createAppServer(app, {
+    logger,
+    config,
+    admission: gate,
+    isDraining: () => draining,
+    hostname: env.HOST,
+    serverOptions: {
       // Slow clients (slowloris): the headers within 10 s, the whole request within
       // REQUEST_TIMEOUT_MS, checked every second (Node's default check runs every 30 s).
       headersTimeout: Math.min(10_000, env.REQUEST_TIMEOUT_MS),
@@ -53,14 +57,7 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
       // reset (a 502 for its user); the fault suite's overload saw hundreds of them.
       keepAliveTimeout: env.KEEP_ALIVE_TIMEOUT_S * 1000,
     },
-    serverListener(app, {
-      logger,
-      config,
-      admission: gate,
-      isDraining: () => draining,
-      hostname: env.HOST,
-    }),
-  );
+  });
   server.listen(env.PORT, env.HOST, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : env.PORT;

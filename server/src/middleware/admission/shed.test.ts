@@ -5,10 +5,10 @@ import type { Context } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, defaultAppConfig } from '#src/app.ts';
 import { createDatabase } from '#src/database.ts';
-import { serverListener } from '#src/listener.ts';
+import { createAppServer } from '#src/listener.ts';
 import { createLogger } from '#src/logger.ts';
 import { admission } from '#src/middleware/admission/index.ts';
-import { edge } from '#src/middleware/edge/index.ts';
+import { edge, SECURITY_HEADERS } from '#src/middleware/edge/index.ts';
 
 const ORIGIN = 'https://app.example.test';
 /** Headers whose values differ by nature between two answers (names must still match). */
@@ -46,7 +46,7 @@ describe('shedding at the door while the admission queue is full', () => {
 
   beforeAll(async () => {
     void gate.middleware({} as Context, () => new Promise<void>(() => {}));
-    base = await listen(createServer(serverListener(app, { logger, config, admission: gate })));
+    base = await listen(createAppServer(app, { logger, config, admission: gate }));
     withoutDoor = await listen(
       createServer(edge({ logger, trustedProxies: 0 })(getRequestListener(app.fetch))),
     );
@@ -75,7 +75,9 @@ describe('shedding at the door while the admission queue is full', () => {
     expect(all(atDoor)).toEqual(all(fromApp));
     expect(atDoor.headers.get('retry-after')).toBe('1');
     expect(atDoor.headers.get('access-control-allow-origin')).toBe(ORIGIN);
-    expect(atDoor.headers.get('strict-transport-security')).toBeTruthy();
+    for (const [name, value] of Object.entries(SECURITY_HEADERS))
+      expect(atDoor.headers.get(name)).toBe(value);
+    expect(atDoor.headers.get('cache-control')).toBe('no-store');
     expect(atDoor.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 

@@ -10,7 +10,6 @@
  */
 import type { RequestListener } from 'node:http';
 import { type Admission, OVERLOADED } from '#src/middleware/admission/index.ts';
-import { API_PATH } from '#src/middleware/edge/index.ts';
 
 export interface ShedOptions {
   admission: Admission;
@@ -20,6 +19,8 @@ export interface ShedOptions {
   corsExposeHeaders: readonly string[];
 }
 
+/** The paths under admission control (Hono's `/api/*`, which also matches `/api`); not `/apiary`. */
+const API_PATH = /^\/api(?:[/?]|$)/;
 const BODY = JSON.stringify({ error: { code: OVERLOADED.code, message: OVERLOADED.message } });
 
 /**

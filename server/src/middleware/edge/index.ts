@@ -1,8 +1,9 @@
 /**
  * @module What the HTTP server does for every request before the application sees it, on the
  * `node:http` response itself: a request id (the caller's `X-Request-Id` when it is sane, else a
- * new UUID), the security headers, `Cache-Control: no-store` under /api, `Connection: close` while
- * draining, and a warning when requests come through a proxy the server was not told of.
+ * new UUID), the security headers, `Cache-Control: no-store`, and a warning when requests come
+ * through a proxy the server was not told of; and, while draining, `Connection: close` on every
+ * answer (`drainingResponse`).
  *
  * Node merges headers set here with the ones the application's answer carries, and the answer's
  * win (a route's own `Cache-Control`, say). They are set here rather than by Hono middleware
@@ -10,7 +11,13 @@
  * `Headers` object for every answer (ADR 017 has the figures).
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, RequestListener } from 'node:http';
+import {
+  type IncomingMessage,
+  type OutgoingHttpHeader,
+  type OutgoingHttpHeaders,
+  type RequestListener,
+  ServerResponse,
+} from 'node:http';
 import type { Logger } from '#src/logger.ts';
 
 /** The security headers on every answer, the door's 503s included. */
@@ -29,9 +36,6 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'X-Permitted-Cross-Domain-Policies': 'none',
   'X-XSS-Protection': '0',
 };
-
-/** The API's paths (Hono's `/api/*`, which also matches `/api`); not `/apiary`. */
-export const API_PATH = /^\/api(?:[/?]|$)/;
 
 /** A caller's request id is kept when it is at most this long and only `[A-Za-z0-9_=-]`. */
 export const MAX_REQUEST_ID_LENGTH = 128;
@@ -52,12 +56,10 @@ export interface EdgeOptions {
   logger: Logger;
   /** Proxies in front of the server (TRUST_PROXY): with none, X-Forwarded-For gets a warning. */
   trustedProxies: number;
-  /** @default never draining */
-  isDraining?: () => boolean;
 }
 
 /**
- * Wraps a `node:http` listener.
+ * Wraps a `node:http` listener (`server/src/listener.ts` puts it outermost).
  * @example
  * const server = createServer(edge({ logger, trustedProxies: 0 })(getRequestListener(app.fetch)));
  */
@@ -76,10 +78,11 @@ export function edge(options: EdgeOptions): (listener: RequestListener) => Reque
     (request as Tagged)[REQUEST_ID] = id;
     response.setHeader('X-Request-Id', id);
     for (const [name, value] of security) response.setHeader(name, value);
-    // Answers are per account: no shared cache may keep them unless a route says otherwise.
-    if (API_PATH.test(request.url ?? '')) response.setHeader('Cache-Control', 'no-store');
-    // While draining, answers close their connections, so no client reuses a socket about to go.
-    if (options.isDraining?.()) response.setHeader('Connection', 'close');
+    // API answers are per account: no shared cache may keep them unless a route says otherwise.
+    // Every answer, not only those under /api, so that no spelling of a path (`/%61pi/…`,
+    // `/./api/…`) that reaches the API without looking like it escapes (the server serves no
+    // static files: nothing else wants caching).
+    response.setHeader('Cache-Control', 'no-store');
     if (!warned && request.headers['x-forwarded-for'] !== undefined) {
       warned = true;
       options.logger.warn(
@@ -88,5 +91,28 @@ export function edge(options: EdgeOptions): (listener: RequestListener) => Reque
       );
     }
     listener(request, response);
+  };
+}
+
+/**
+ * The `ServerResponse` class for `createServer`: while `isDraining()`, an answer carries
+ * `Connection: close` and Node closes its connection after it, so no client reuses a socket that is
+ * about to go. Decided when the answer's head is written, so a request that was running when
+ * draining began is answered that way too (its connection is not idle, and `closeIdleConnections`
+ * would leave it open).
+ */
+export function drainingResponse(isDraining: () => boolean) {
+  return class DrainingAwareResponse extends ServerResponse {
+    // Node writes every head through writeHead (`end()` without one calls it too).
+    override writeHead(
+      statusCode: number,
+      reasonOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
+      headers?: OutgoingHttpHeaders | OutgoingHttpHeader[],
+    ): this {
+      if (isDraining() && !this.headersSent) this.setHeader('Connection', 'close');
+      return typeof reasonOrHeaders === 'string'
+        ? super.writeHead(statusCode, reasonOrHeaders, headers)
+        : super.writeHead(statusCode, reasonOrHeaders);
+    }
   };
 }
