@@ -29,10 +29,7 @@ describe('error log lines', () => {
 describe('writing log lines', () => {
   it('hands the lines of one turn of the event loop to the file in one write, in order', async () => {
     const writes: string[] = [];
-    const logger = createLogger(
-      'info',
-      coalescing({ write: (chunk) => writes.push(chunk), flushSync() {} }, -1),
-    );
+    const logger = createLogger('info', coalescing({ write: (chunk) => writes.push(chunk) }));
     logger.info('one');
     logger.info('two');
     logger.warn('three');
@@ -51,12 +48,14 @@ describe('writing log lines', () => {
     expect(writes.map((chunk) => chunk.split('\n').length - 1)).toEqual([3, 1]);
   });
 
-  it('writes the lines still held when the process exits at once, before exit listeners after it', () => {
+  it('writes the lines held when the process exits, in order, and lines logged on the way out', () => {
     const script = [
       `const { createLogger } = await import(${JSON.stringify(new URL('./logger.ts', import.meta.url).href)});`,
       'const logger = createLogger("info");',
-      // A listener after the logger's that ends the process at once: what was not written
-      // synchronously by then is lost.
+      // A later exit listener: by the time it runs, every line held must be out. Then one that
+      // ends the process at once: what was not written synchronously by then is lost.
+      'const { writeSync } = await import("node:fs");',
+      'process.on("exit", () => { writeSync(1, "LATER LISTENER\\n"); logger.warn("said on the way out"); });',
       'process.on("exit", () => process.kill(process.pid, "SIGKILL"));',
       // Every thread of libuv's pool busy for a while: an asynchronous write would wait for one.
       'const { pbkdf2 } = await import("node:crypto");',
@@ -73,11 +72,14 @@ describe('writing log lines', () => {
       expect(failed.signal).toBe('SIGKILL');
       stdout = failed.stdout;
     }
-    const lines = stdout
+    const [before = '', after = ''] = stdout.split('LATER LISTENER\n');
+    const lines = before
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line));
     expect(lines).toHaveLength(1001);
+    expect(lines.slice(0, 1000).map((line) => line.i)).toEqual([...Array(1000).keys()]);
     expect(lines.at(-1)).toMatchObject({ msg: 'last words', level: 'fatal' });
+    expect(JSON.parse(after)).toMatchObject({ msg: 'said on the way out', level: 'warn' });
   });
 });

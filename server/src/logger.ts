@@ -1,5 +1,4 @@
 /** @module JSON logs on stdout (pino): one line per event, never a secret or SQL text at info level. */
-import { writeSync } from 'node:fs';
 import { pino } from 'pino';
 
 export type Logger = pino.Logger;
@@ -9,9 +8,8 @@ export function createLogger(
   level: pino.LevelWithSilent = 'info',
   destination?: pino.DestinationStream,
 ): Logger {
-  // Asynchronous writes, one per turn of the event loop (see `coalescing`): a synchronous write
-  // per request cost ~20 % of throughput. Lines not yet written are written when the process
-  // exits (not after SIGKILL).
+  // One synchronous write per turn of the event loop (see `coalescing`). Synchronous: nothing is
+  // left in flight when the process exits, and a busy thread pool (argon2) cannot hold lines back.
   if (level === 'silent') return pino({ level });
   return pino(
     {
@@ -27,30 +25,31 @@ export function createLogger(
         censor: '[redacted]',
       },
     },
-    destination ?? coalescing(pino.destination({ dest: 1, sync: false }), 1),
+    destination ?? coalescing(pino.destination({ dest: 1, sync: true })),
   );
 }
 
-/** Where {@link coalescing} writes: sonic-boom (`pino.destination`). */
+/** Where {@link coalescing} writes: sonic-boom in its synchronous mode (`pino.destination`). */
 export interface LineSink {
+  /** Writes `chunk` before it returns. */
   write(chunk: string): unknown;
-  /** Writes what the sink holds, synchronously. */
-  flushSync(): void;
 }
 
 /**
- * A pino destination that hands `sink` (which writes to `fd`) the lines written during one turn of the event loop as one
- * string, on the next turn. Under load that is one write for many request lines; sonic-boom alone
- * appends each line to a string whose byte length it measures again every time (measured: about
- * half of what the request log costs). When idle, a line is written on the next turn.
+ * A pino destination that hands `sink` the lines written during one turn of the event loop as one
+ * string, on the next turn. Under load that is one write for many request lines, where a write per
+ * line cost ~20 % of throughput and sonic-boom's asynchronous mode ~5 %: it writes each line on its
+ * own unless a write is already in flight, and measures its growing buffer again on every line.
+ * When idle, a line is written on the next turn.
  *
- * When the process exits, what the sink holds and then the lines still held here are written
- * synchronously, in that order. Not written: lines held when the process is killed (SIGKILL,
- * an abort) or replaces itself (`process.execve`), and a write the sink had already started.
+ * When the process exits, the lines still held are written then, and a line logged after that is
+ * written at once. Lost: the lines held when the process is killed (SIGKILL, an abort) or replaces
+ * itself (`process.execve`).
  */
-export function coalescing(sink: LineSink, fd: number): pino.DestinationStream {
+export function coalescing(sink: LineSink): pino.DestinationStream {
   let held: string[] = [];
   let scheduled = false;
+  let exited = false;
   const hand = () => {
     scheduled = false;
     if (held.length === 0) return;
@@ -59,34 +58,19 @@ export function coalescing(sink: LineSink, fd: number): pino.DestinationStream {
     sink.write(lines);
   };
   process.once('exit', () => {
-    sink.flushSync();
-    if (held.length > 0) writeAllSync(fd, held.join(''));
-    held = [];
+    exited = true;
+    hand();
   });
   return {
     write(line: string) {
       held.push(line);
-      if (!scheduled) {
+      if (exited) hand();
+      else if (!scheduled) {
         scheduled = true;
         setImmediate(hand);
       }
     },
   };
-}
-
-/** Writes all of `text` to `fd` now, retrying while a non-blocking pipe is full (for up to ~1 s). */
-function writeAllSync(fd: number, text: string): void {
-  const bytes = Buffer.from(text);
-  let written = 0;
-  let waits = 0;
-  while (written < bytes.length) {
-    try {
-      written += writeSync(fd, bytes, written);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || ++waits > 1_000) return;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-    }
-  }
 }
 
 /** The parts of an error that are safe in a log line. */

@@ -94,6 +94,8 @@ describe('the edge of the server (a small app)', () => {
     const app = new Hono();
     app.get('/api/cached', (c) => c.json({ ok: true }, 200, { 'Cache-Control': 'max-age=60' }));
     app.get('/hello', (c) => c.text('hello'));
+    // A route that asks for keep-alive itself: while draining, the server's close wins.
+    app.get('/keep', (c) => c.text('keep', 200, { Connection: 'keep-alive', 'X-Kept': 'yes' }));
     app.get('/slow', async (c) => {
       arrived();
       await new Promise<void>((resolve) => (release = resolve));
@@ -139,6 +141,16 @@ describe('the edge of the server (a small app)', () => {
     }
   });
 
+  it('closes connections while draining even when an answer asks for keep-alive', async () => {
+    expect(await connectionHeader('/keep')).toBe('keep-alive');
+    draining = true;
+    try {
+      expect(await connectionHeader('/keep')).toBe('close');
+    } finally {
+      draining = false;
+    }
+  });
+
   it('closes the connection of a request that was running when draining began', async () => {
     const running = new Promise<void>((resolve) => (arrived = resolve));
     const answer = connectionHeader('/slow');
@@ -159,5 +171,40 @@ describe('the edge of the server (a small app)', () => {
     await connectionHeader('/hello', { 'x-forwarded-for': '203.0.113.8' });
     expect(warnings()).toHaveLength(1);
     expect(warnings()[0]).toMatchObject({ level: 'warn' });
+  });
+});
+
+describe('the draining response class', () => {
+  it("passes on every form of writeHead's arguments", async () => {
+    const server = createServer({ ServerResponse: drainingResponse(() => true) }, (request, response) => {
+      if (request.url === '/reason') response.writeHead(200, 'Fine', { 'X-Form': 'reason' });
+      else if (request.url === '/array')
+        response.writeHead(200, ['X-Form', 'array', 'Connection', 'keep-alive']);
+      else response.writeHead(200, undefined, { 'X-Form': 'no reason' });
+      response.end('ok');
+    });
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const head = (path: string) =>
+      new Promise<{ status: string; form: unknown; connection: unknown }>((resolve, reject) => {
+        httpGet(`${base}${path}`, { headers: { connection: 'keep-alive' } }, (response) => {
+          response.resume();
+          response.on('end', () =>
+            resolve({
+              status: `${response.statusCode} ${response.statusMessage}`,
+              form: response.headers['x-form'],
+              connection: response.headers.connection,
+            }),
+          );
+        }).on('error', reject);
+      });
+    try {
+      expect(await head('/reason')).toEqual({ status: '200 Fine', form: 'reason', connection: 'close' });
+      expect(await head('/array')).toEqual({ status: '200 OK', form: 'array', connection: 'close' });
+      expect(await head('/none')).toEqual({ status: '200 OK', form: 'no reason', connection: 'close' });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((closed) => server.close(closed));
+    }
   });
 });

@@ -109,10 +109,31 @@ export function drainingResponse(isDraining: () => boolean) {
       reasonOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
       headers?: OutgoingHttpHeaders | OutgoingHttpHeader[],
     ): this {
-      if (isDraining() && !this.headersSent) this.setHeader('Connection', 'close');
-      return typeof reasonOrHeaders === 'string'
-        ? super.writeHead(statusCode, reasonOrHeaders, headers)
-        : super.writeHead(statusCode, reasonOrHeaders);
+      if (isDraining() && !this.headersSent) {
+        this.setHeader('Connection', 'close');
+        // Headers given here win over setHeader's: no `Connection: keep-alive` among them now.
+        reasonOrHeaders = withoutConnection(reasonOrHeaders);
+        headers = withoutConnection(headers);
+      }
+      // Node takes (status, headers) and (status, reason, headers), and a missing reason too.
+      return super.writeHead(statusCode, reasonOrHeaders as string, headers);
     }
   };
+}
+
+/** `headers` without a Connection header (writeHead's object and flat-array forms). */
+function withoutConnection<T>(headers: T): T {
+  if (Array.isArray(headers)) {
+    const kept: unknown[] = [];
+    for (let i = 0; i < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() !== 'connection') kept.push(headers[i], headers[i + 1]);
+    }
+    return kept as T;
+  }
+  if (headers && typeof headers === 'object') {
+    return Object.fromEntries(
+      Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'connection'),
+    ) as T;
+  }
+  return headers;
 }
