@@ -1,6 +1,6 @@
 /**
  * @module One layer for what is recorded of every request: its id (given by the edge) for the
- * handlers, then its duration, metrics and one JSON log line with its request id, route, status and
+ * handlers, then its duration, metrics and one JSON log line with its request id, path, status and
  * duration. One layer rather than one each: every layer of middleware is an async frame, a promise
  * and a closure for every request.
  */
