@@ -93,7 +93,7 @@ describe('the server process', () => {
   afterAll(() => db.drop());
 
   it('runs a primary with WEB_CONCURRENCY workers, each with the decided heap, and reports its sizing', async () => {
-    const { child, base } = await startServer(db, {
+    const { child, base, output } = await startServer(db, {
       WEB_CONCURRENCY: '2',
       MEMORY_LIMIT: '2Gi',
       CPU_LIMIT: '2',
@@ -108,7 +108,13 @@ describe('the server process', () => {
     });
     const pids = workerPids(child.pid as number);
     expect(pids).toHaveLength(2);
-    // /metrics answers for every worker, whichever one serves it.
+    // /metrics answers for every worker, whichever one serves it, once both are listening: the
+    // primary asks every worker, and one still loading does not answer (its /metrics is a 500
+    // after prom-client's 5 s timeout).
+    const deadline = Date.now() + 10_000;
+    while ((output().match(/"msg":"listening"/g) ?? []).length < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     for (let i = 0; i < 10; i++) await (await fetch(`${base}/healthz`)).arrayBuffer();
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/^http_requests_total\{method="GET",route="\/healthz",status="200"\} 10$/m);

@@ -73,7 +73,7 @@ export async function createTestApp(
   });
 
   const client = () => cookieClient((path, init) => app.request(path, init));
-  const servers: Server[] = [];
+  const servers: Listening[] = [];
 
   return {
     app,
@@ -81,18 +81,33 @@ export async function createTestApp(
     database,
     client,
     async serve() {
-      const server = createAppServer(app, { logger, config, admission: gate });
-      servers.push(server);
-      await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const served = await listenOnLoopback(createAppServer(app, { logger, config, admission: gate }));
+      servers.push(served);
+      return served.base;
     },
     async close() {
-      for (const server of servers) {
-        server.closeAllConnections();
-        await new Promise((closed) => server.close(closed));
-      }
+      for (const served of servers) await served.close();
       await db.end();
       await database.drop();
+    },
+  };
+}
+
+export interface Listening {
+  /** `http://127.0.0.1:<port>` */
+  base: string;
+  /** Stops the server, cutting kept-alive connections. */
+  close(): Promise<void>;
+}
+
+/** Starts `server` on 127.0.0.1 on a free port. */
+export async function listenOnLoopback(server: Server): Promise<Listening> {
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((closed) => server.close(closed));
     },
   };
 }

@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Context } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { createAppServer } from '#src/listener.ts';
 import { createLogger } from '#src/logger.ts';
 import { admission } from '#src/middleware/admission/index.ts';
 import { edge, SECURITY_HEADERS } from '#src/middleware/edge/index.ts';
+import { type Listening, listenOnLoopback } from '#src/testing.ts';
 
 const ORIGIN = 'https://app.example.test';
 /** Headers whose values differ by nature between two answers (names must still match). */
@@ -35,13 +35,13 @@ describe('shedding at the door while the admission queue is full', () => {
   });
   // The same app behind node:http twice: the server's listener, and the edge alone (no door: the
   // middleware refuses).
-  const servers: Server[] = [];
+  const servers: Listening[] = [];
   let base: string;
   let withoutDoor: string;
   const listen = async (server: Server) => {
-    servers.push(server);
-    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const served = await listenOnLoopback(server);
+    servers.push(served);
+    return served.base;
   };
 
   beforeAll(async () => {
@@ -52,7 +52,7 @@ describe('shedding at the door while the admission queue is full', () => {
     );
   });
   afterAll(async () => {
-    for (const server of servers) await new Promise((closed) => server.close(closed));
+    for (const served of servers) await served.close();
     await db.end();
   });
 

@@ -1,11 +1,32 @@
-import { createServer, get as httpGet, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, get as httpGet, type IncomingMessage } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '#src/logger.ts';
-import { drainingResponse, edge, SECURITY_HEADERS } from '#src/middleware/edge/index.ts';
-import { createTestApp, httpClient, relaxedConfig, type TestApp } from '#src/testing.ts';
+import {
+  drainingResponse,
+  edge,
+  MAX_REQUEST_ID_LENGTH,
+  SECURITY_HEADERS,
+} from '#src/middleware/edge/index.ts';
+import {
+  createTestApp,
+  httpClient,
+  type Listening,
+  listenOnLoopback,
+  relaxedConfig,
+  type TestApp,
+} from '#src/testing.ts';
+
+/** A GET on a kept-alive connection, read to its end (fetch does not show the Connection header). */
+function keptAliveGet(url: string, headers: Record<string, string> = {}) {
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    httpGet(url, { headers: { connection: 'keep-alive', ...headers } }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response));
+    }).on('error', reject);
+  });
+}
 
 /** A logger whose lines a test can read. */
 function memoryLogger() {
@@ -57,8 +78,8 @@ describe('the edge of the server (the real app over HTTP)', () => {
     const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
     expect(await idOf()).toMatch(uuid);
     expect(await idOf('<script>')).toMatch(uuid);
-    expect(await idOf('x'.repeat(129))).toMatch(uuid);
-    expect(await idOf('x'.repeat(128))).toBe('x'.repeat(128));
+    expect(await idOf('x'.repeat(MAX_REQUEST_ID_LENGTH + 1))).toMatch(uuid);
+    expect(await idOf('x'.repeat(MAX_REQUEST_ID_LENGTH))).toBe('x'.repeat(MAX_REQUEST_ID_LENGTH));
 
     const made = await idOf();
     const line = lines.find((entry) => entry.msg === 'request' && entry.requestId === made);
@@ -84,7 +105,7 @@ describe('the edge of the server (the real app over HTTP)', () => {
 });
 
 describe('the edge of the server (a small app)', () => {
-  const servers: Server[] = [];
+  let served: Listening;
   let draining = false;
   const { logger, lines } = memoryLogger();
   let base: string;
@@ -105,25 +126,13 @@ describe('the edge of the server (a small app)', () => {
       { ServerResponse: drainingResponse(() => draining) },
       edge({ logger, trustedProxies: 0 })(getRequestListener(app.fetch)),
     );
-    servers.push(server);
-    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await listenOnLoopback(server);
+    base = served.base;
   });
-  afterAll(async () => {
-    for (const server of servers) {
-      server.closeAllConnections();
-      await new Promise((closed) => server.close(closed));
-    }
-  });
+  afterAll(() => served.close());
 
-  /** The Connection header of an answer on a kept-alive connection (fetch does not show it). */
-  const connectionHeader = (path: string, headers: Record<string, string> = {}) =>
-    new Promise<string | undefined>((resolve, reject) => {
-      httpGet(`${base}${path}`, { headers: { connection: 'keep-alive', ...headers } }, (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.headers.connection));
-      }).on('error', reject);
-    });
+  const connectionHeader = async (path: string, headers: Record<string, string> = {}) =>
+    (await keptAliveGet(`${base}${path}`, headers)).headers.connection;
 
   it("lets a route's own Cache-Control win over the edge's no-store", async () => {
     const response = await fetch(`${base}/api/cached`);
@@ -175,28 +184,21 @@ describe('the draining response class', () => {
       else response.writeHead(200, undefined, { 'X-Form': 'no reason' });
       response.end('ok');
     });
-    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const head = (path: string) =>
-      new Promise<{ status: string; form: unknown; connection: unknown }>((resolve, reject) => {
-        httpGet(`${base}${path}`, { headers: { connection: 'keep-alive' } }, (response) => {
-          response.resume();
-          response.on('end', () =>
-            resolve({
-              status: `${response.statusCode} ${response.statusMessage}`,
-              form: response.headers['x-form'],
-              connection: response.headers.connection,
-            }),
-          );
-        }).on('error', reject);
-      });
+    const { base, close } = await listenOnLoopback(server);
+    const head = async (path: string) => {
+      const response = await keptAliveGet(`${base}${path}`);
+      return {
+        status: `${response.statusCode} ${response.statusMessage}`,
+        form: response.headers['x-form'],
+        connection: response.headers.connection,
+      };
+    };
     try {
       expect(await head('/reason')).toEqual({ status: '200 Fine', form: 'reason', connection: 'close' });
       expect(await head('/array')).toEqual({ status: '200 OK', form: 'array', connection: 'close' });
       expect(await head('/none')).toEqual({ status: '200 OK', form: 'no reason', connection: 'close' });
     } finally {
-      server.closeAllConnections();
-      await new Promise((closed) => server.close(closed));
+      await close();
     }
   });
 });
