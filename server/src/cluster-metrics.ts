@@ -1,44 +1,122 @@
 /**
- * @module /metrics across worker processes: a worker asks the primary over IPC, the primary gathers
- * every worker's registry with prom-client's AggregatorRegistry and answers the one that asked.
+ * @module /metrics across worker processes: a worker asks the primary over IPC, the primary
+ * collects the registry of every worker that is listening, merges them with prom-client's
+ * `AggregatorRegistry.aggregate` and answers the one that asked.
+ *
+ * The primary asks only listening workers: one still loading (at start, or a replacement for a
+ * crashed one) has no registry to answer from yet, and waiting for it would fail every scrape in
+ * that window. A worker that exits while being asked is left out; its counts went with it anyway.
  */
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { randomUUID } from 'node:crypto';
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry, type Registry } from 'prom-client';
+
+type RegistryJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
 type Rendered = { contentType: string; body: string };
+type Message = {
+  type?: string;
+  id?: string;
+  contentType?: string;
+  body?: string;
+  error?: string;
+  metrics?: RegistryJson;
+};
+/** Worker → primary: render every worker's metrics for me. */
 const REQUEST = 'plumb:metrics-request';
 const RESPONSE = 'plumb:metrics-response';
-type Message = { type?: string; id?: string; contentType?: string; body?: string; error?: string };
+/** Primary → worker: send me your registry; and its answer. */
+const COLLECT = 'plumb:metrics-collect';
+const COLLECTED = 'plumb:metrics-collected';
 
 /** In the primary: answer workers' requests for the aggregated metrics. */
-export function serveClusterMetrics(): void {
-  const aggregator = new AggregatorRegistry();
+export function serveClusterMetrics(timeoutMs = 3_000): void {
+  const listening = new Set<Worker>();
+  type Collection = { waiting: Set<Worker>; metrics: RegistryJson[]; finish: (error?: string) => void };
+  const collections = new Map<string, Collection>();
+
+  const collect = (asker: Worker, requestId: string | undefined) => {
+    const id = randomUUID();
+    const answer = (reply: Omit<Message, 'type' | 'id'>) => {
+      if (asker.isConnected()) asker.send({ type: RESPONSE, id: requestId, ...reply });
+    };
+    const collection: Collection = {
+      waiting: new Set([...listening].filter((worker) => worker.isConnected())),
+      metrics: [],
+      finish: (error) => {
+        if (!collections.delete(id)) return;
+        clearTimeout(timer);
+        if (error) return answer({ error });
+        const registry = AggregatorRegistry.aggregate(collection.metrics);
+        registry.metrics().then(
+          (body) => answer({ contentType: registry.contentType, body }),
+          (failure: unknown) => answer({ error: String(failure) }),
+        );
+      },
+    };
+    const timer = setTimeout(() => {
+      const late = [...collection.waiting].map((worker) => worker.process.pid);
+      collection.finish(`workers ${late.join(', ')} did not send their metrics within ${timeoutMs} ms`);
+    }, timeoutMs);
+    collections.set(id, collection);
+    for (const worker of collection.waiting) worker.send({ type: COLLECT, id });
+    if (collection.waiting.size === 0) collection.finish();
+  };
+  const settle = (worker: Worker, id: string | undefined, reply?: Message) => {
+    for (const [key, collection] of collections) {
+      if ((id !== undefined && key !== id) || !collection.waiting.delete(worker)) continue;
+      if (reply?.error) collection.finish(`worker ${worker.process.pid}: ${reply.error}`);
+      else if (reply?.metrics) collection.metrics.push(reply.metrics);
+      if (collection.waiting.size === 0) collection.finish();
+    }
+  };
+
+  cluster.on('listening', (worker) => listening.add(worker));
+  cluster.on('exit', (worker) => {
+    listening.delete(worker);
+    settle(worker, undefined);
+  });
   cluster.on('message', (worker, message: Message) => {
-    if (message?.type !== REQUEST) return;
-    aggregator.clusterMetrics().then(
-      (body) => worker.send({ type: RESPONSE, id: message.id, contentType: aggregator.contentType, body }),
-      (error: unknown) => worker.send({ type: RESPONSE, id: message.id, error: String(error) }),
+    if (message?.type === REQUEST) collect(worker, message.id);
+    else if (message?.type === COLLECTED) settle(worker, message.id, message);
+  });
+}
+
+/** In a worker: send this registry when the primary collects. */
+export function answerMetricsCollection(registry: Registry): void {
+  process.on('message', (message: Message) => {
+    if (message?.type !== COLLECT) return;
+    registry.getMetricsAsJSON().then(
+      (metrics) => process.send?.({ type: COLLECTED, id: message.id, metrics }),
+      (error: unknown) => process.send?.({ type: COLLECTED, id: message.id, error: String(error) }),
     );
   });
 }
 
+const asked = new Map<string, (message: Message) => void>();
+
 /** In a worker: the metrics of every worker, through the primary. */
 export function requestClusterMetrics(timeoutMs = 5_000): Promise<Rendered> {
-  return new Promise((resolve, reject) => {
+  // One listener for every request in flight (a scrape storm adds no listeners).
+  if (asked.size === 0) process.on('message', onResponse);
+  return new Promise<Rendered>((resolve, reject) => {
     const id = randomUUID();
-    const timer = setTimeout(() => {
-      process.off('message', onMessage);
-      reject(new Error('the primary did not answer the metrics request'));
-    }, timeoutMs);
-    const onMessage = (message: Message) => {
-      if (message?.type !== RESPONSE || message.id !== id) return;
+    const timer = setTimeout(
+      () => settle({ error: 'the primary did not answer the metrics request' }),
+      timeoutMs,
+    );
+    const settle = (message: Message) => {
       clearTimeout(timer);
-      process.off('message', onMessage);
+      asked.delete(id);
+      if (asked.size === 0) process.off('message', onResponse);
       if (message.error || message.body === undefined) reject(new Error(message.error ?? 'no metrics'));
       else resolve({ contentType: message.contentType ?? 'text/plain', body: message.body });
     };
-    process.on('message', onMessage);
+    asked.set(id, settle);
     process.send?.({ type: REQUEST, id });
   });
+}
+
+function onResponse(message: Message): void {
+  if (message?.type === RESPONSE && message.id !== undefined) asked.get(message.id)?.(message);
 }

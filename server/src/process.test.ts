@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { get } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +36,18 @@ async function signedInCookie(base: string): Promise<string> {
   });
   if (response.status !== 201) throw new Error(`signup: ${response.status}`);
   return (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+}
+
+/** The status of a GET on a connection of its own, or why there was none ("timeout", "ECONNRESET"). */
+function statusOnNewConnection(url: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const request = get(url, { agent: false, timeout: timeoutMs }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(String(response.statusCode)));
+    });
+    request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
+    request.on('error', (error: { code?: string }) => resolve(error.code ?? String(error)));
+  });
 }
 
 /**
@@ -93,7 +106,7 @@ describe('the server process', () => {
   afterAll(() => db.drop());
 
   it('runs a primary with WEB_CONCURRENCY workers, each with the decided heap, and reports its sizing', async () => {
-    const { child, base, output } = await startServer(db, {
+    const { child, base } = await startServer(db, {
       WEB_CONCURRENCY: '2',
       MEMORY_LIMIT: '2Gi',
       CPU_LIMIT: '2',
@@ -108,13 +121,8 @@ describe('the server process', () => {
     });
     const pids = workerPids(child.pid as number);
     expect(pids).toHaveLength(2);
-    // /metrics answers for every worker, whichever one serves it, once both are listening: the
-    // primary asks every worker, and one still loading does not answer (its /metrics is a 500
-    // after prom-client's 5 s timeout).
-    const deadline = Date.now() + 10_000;
-    while ((output().match(/"msg":"listening"/g) ?? []).length < 2 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // /metrics sums every listening worker, whichever one serves it (and the other may still be
+    // loading: it is not asked).
     for (let i = 0; i < 10; i++) await (await fetch(`${base}/healthz`)).arrayBuffer();
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/^http_requests_total\{method="GET",route="\/healthz",status="200"\} 10$/m);
@@ -247,5 +255,28 @@ describe('the server process', () => {
     // retry that, as a browser or a proxy does): 6 failures with 4 loops were seen under the whole suite.
     expect(traffic.counts.failed.length, JSON.stringify(traffic.counts.failed)).toBeLessThanOrEqual(8);
     expect(output()).toMatch(/worker died; replacing it/);
+  });
+
+  it('answers /metrics when a worker dies while the primary collects its metrics', async () => {
+    const { child, base, output } = await startServer(db, { WEB_CONCURRENCY: '2' });
+    const deadline = Date.now() + 10_000;
+    while ((output().match(/"msg":"listening"/g) ?? []).length < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    // A stopped worker takes no new connection after the one handed to it (the primary waits for
+    // its acknowledgement), so the others reach the live worker, whose /metrics waits for the
+    // stopped one; that one then dies.
+    const [stopped] = workerPids(child.pid as number);
+    process.kill(stopped as number, 'SIGSTOP');
+    const answers = Array.from({ length: 3 }, () => statusOnNewConnection(`${base}/metrics`, 2_000));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    process.kill(stopped as number, 'SIGKILL');
+    const statuses = await Promise.all(answers);
+    // The connection handed to the stopped worker is lost with it; the others are answered.
+    expect(
+      statuses.filter((status) => status === '200'),
+      statuses.join(),
+    ).toHaveLength(2);
+    expect(statuses.filter((status) => /^\d+$/.test(status) && status !== '200')).toEqual([]);
   });
 });

@@ -7,7 +7,8 @@ import cluster from 'node:cluster';
 import { timingSafeEqual } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import { routePath } from 'hono/route';
-import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { answerMetricsCollection } from '#src/cluster-metrics.ts';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -22,12 +23,8 @@ export function createMetrics(options: {
 }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  // In a cluster worker, the primary's aggregator collects from this registry.
-  // (prom-client installs a worker's answering listener only when an AggregatorRegistry is made.)
-  if (cluster.isWorker) {
-    new AggregatorRegistry();
-    AggregatorRegistry.setRegistries([registry]);
-  }
+  // In a cluster worker, the primary collects from this registry for /metrics.
+  if (cluster.isWorker) answerMetricsCollection(registry);
   const labelNames = ['method', 'route', 'status'] as const;
   const requests = new Counter({
     name: 'http_requests_total',
