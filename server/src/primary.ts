@@ -18,7 +18,7 @@ const CRASH_WINDOW_MS = 60_000;
 const MAX_BACKOFF_MS = 10_000;
 
 export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing): void {
-  cluster.setupPrimary({ execArgv: heapArgs(process.execArgv, sizing.heapMb) });
+  cluster.setupPrimary({ execArgv: heapArgs(process.execArgv, sizing) });
   const workerEnv = {
     PLUMB_WORKER_SIZING: JSON.stringify(sizing),
     UV_THREADPOOL_SIZE: String(sizing.uvThreadpoolSize),

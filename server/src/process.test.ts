@@ -126,21 +126,24 @@ describe('the server process', () => {
     for (let i = 0; i < 10; i++) await (await fetch(`${base}/healthz`)).arrayBuffer();
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/^http_requests_total\{method="GET",route="\/healthz",status="200"\} 10$/m);
+    expect(info.sizing.semiSpaceMb).toBe(8); // 1000 MiB per worker
     for (const pid of pids) {
       const args = execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
       expect(args).toContain(`--max-old-space-size=${info.sizing.heapMb}`);
+      expect(args).toContain('--max-semi-space-size=8');
     }
   });
 
   it('runs one worker without a primary: the same pid, re-executed once with its heap flag', async () => {
-    const { child, base } = await startServer(db, { WEB_CONCURRENCY: '1', MEMORY_LIMIT: '512Mi' });
+    // 2 GiB for one worker: 32 MiB semi-spaces (8 up to 1 GiB, 16 up to 2, 32 above).
+    const { child, base } = await startServer(db, { WEB_CONCURRENCY: '1', MEMORY_LIMIT: '2Gi' });
     const info = (await (await fetch(`${base}/api/info`)).json()) as {
-      sizing: { workers: number; heapMb: number };
+      sizing: { workers: number; heapMb: number; semiSpaceMb: number };
     };
-    expect(info.sizing.workers).toBe(1);
+    expect(info.sizing).toMatchObject({ workers: 1, heapMb: 512, semiSpaceMb: 32 });
     expect(workerPids(child.pid as number)).toEqual([]); // no cluster workers
     const args = execFileSync('ps', ['-o', 'args=', '-p', String(child.pid)], { encoding: 'utf8' });
-    expect(args).toContain(`--max-old-space-size=${info.sizing.heapMb}`);
+    expect(args).toContain('--max-old-space-size=512 --max-semi-space-size=32');
   });
 
   it('decides the heap flag of one worker before the application loads: one boot of it, one sizing line', async () => {

@@ -28,11 +28,23 @@ if (cluster.isWorker) {
     process.stderr.write(`Cannot size the server: ${error.message}\n`);
     process.exit(78);
   }
-  const { cpu, memoryBytes, workers, heapMb, poolMax, uvThreadpoolSize, source, connections } = sizing;
+  const { cpu, memoryBytes, workers, heapMb, semiSpaceMb, poolMax, uvThreadpoolSize, source, connections } =
+    sizing;
   const compileCache = compileCacheState();
   logger.info(
-    { cpu, memoryBytes, workers, heapMb, poolMax, uvThreadpoolSize, source, connections, compileCache },
-    `sizing: ${workers} worker(s), heap ${heapMb} MiB, pool ${poolMax} each`,
+    {
+      cpu,
+      memoryBytes,
+      workers,
+      heapMb,
+      semiSpaceMb,
+      poolMax,
+      uvThreadpoolSize,
+      source,
+      connections,
+      compileCache,
+    },
+    `sizing: ${workers} worker(s), heap ${heapMb} MiB (semi-spaces ${semiSpaceMb} MiB), pool ${poolMax} each`,
   );
   if (workers > 1) {
     const { startPrimary } = await import('#src/primary.ts');

@@ -7,8 +7,8 @@ import { connectionBudget, maxWorkersForBudget } from '#src/sizing/budget.ts';
 import type { CpuSource, MemorySource } from '#src/sizing/detect.ts';
 
 const MiB = 1024 * 1024;
-/** Memory a worker uses outside its old-space heap: code, young generation, stacks, sockets, buffers. */
-export const WORKER_OVERHEAD_MB = 64;
+/** Memory a worker uses outside its old space and young generation: code, stacks, sockets, buffers. */
+export const WORKER_BASE_MB = 48;
 /** What the primary of a cluster takes (it serves no requests). */
 export const PRIMARY_MB = 48;
 /** Below this a worker's heap thrashes in GC; fewer, larger workers serve better. */
@@ -19,8 +19,26 @@ export const MIN_HEAP_MB = 96;
  * 512 MiB with 8 MiB semi-spaces → 140 MB, at the same throughput (docs/performance.md).
  */
 export const MAX_HEAP_MB = 512;
-/** Young-generation semi-space: V8's default grows to 16 MiB or more and stays committed. */
-export const SEMI_SPACE_MB = 8;
+/**
+ * The young generation's semi-space bounds. V8's own default grows to 64 MiB semi-spaces on a large
+ * machine, and they stay committed; see {@link semiSpaceFor}.
+ */
+export const MIN_SEMI_SPACE_MB = 8;
+export const MAX_SEMI_SPACE_MB = 32;
+
+/**
+ * The semi-space of a worker with `perWorkerMb` of memory: the largest power of two from 8 to
+ * 32 MiB whose young generation (two semi-spaces) is at most 1/32 of it — 8 MiB up to 1 GiB per
+ * worker, 16 up to 2 GiB, 32 above. Objects that are alive when a semi-space fills (those of the
+ * requests in flight) are copied, and promoted to the old space on the second copy; a larger one
+ * fills less often, so fewer are. Measured under the notes list: 32 MiB semi-spaces spent ~35 %
+ * less time in GC pauses than 8, for ~45 MB more RSS (docs/performance.md, ADR 019).
+ */
+export function semiSpaceFor(perWorkerMb: number): number {
+  let semi = MIN_SEMI_SPACE_MB;
+  while (semi * 2 <= MAX_SEMI_SPACE_MB && 2 * (semi * 2) * 32 <= perWorkerMb) semi *= 2;
+  return semi;
+}
 const ARGON2_MB = Math.ceil(ARGON2_MEMORY_KIB / 1024);
 
 export interface SizingInput {
@@ -43,7 +61,10 @@ export interface Sizing {
   cpu: number;
   memoryBytes: number;
   workers: number;
+  /** `--max-old-space-size` of each worker. */
   heapMb: number;
+  /** `--max-semi-space-size` of each worker. */
+  semiSpaceMb: number;
   poolMax: number;
   uvThreadpoolSize: number;
   /** Where each number came from. */
@@ -62,19 +83,22 @@ export class SizingError extends Error {
   override name = 'SizingError';
 }
 
+/** The memory of one worker when `workers` share `memoryMb` (a cluster's primary takes its part first). */
+const shareOf = (memoryMb: number, workers: number) => (memoryMb - (workers > 1 ? PRIMARY_MB : 0)) / workers;
+
 /** Heap per worker when `workers` share `memoryMb`, leaving room for overhead and concurrent argon2 hashes. */
 function heapFor(memoryMb: number, workers: number, uvThreadpoolSize: number): number {
-  const perWorker = (memoryMb - (workers > 1 ? PRIMARY_MB : 0)) / workers;
+  const perWorker = shareOf(memoryMb, workers);
   // Every thread of the pool may be hashing a password at once.
-  const heap = Math.floor((perWorker - WORKER_OVERHEAD_MB - uvThreadpoolSize * ARGON2_MB) * 0.9);
-  return Math.min(heap, MAX_HEAP_MB);
+  const besides = WORKER_BASE_MB + 2 * semiSpaceFor(perWorker) + uvThreadpoolSize * ARGON2_MB;
+  return Math.min(Math.floor((perWorker - besides) * 0.9), MAX_HEAP_MB);
 }
 
 /**
  * @example
  * decideSizing({ cpu: 2, cpuSource: 'cgroup-v2', memoryBytes: 2 * 1024 ** 3, memorySource: 'cgroup-v2',
  *   overrides: {}, budget: { maxConnections: 100, replicas: 1 } });
- * // { workers: 2, heapMb: 762, poolMax: 10, uvThreadpoolSize: 4, … }
+ * // { workers: 2, heapMb: 512, semiSpaceMb: 8, poolMax: 10, uvThreadpoolSize: 4, … }
  */
 export function decideSizing(input: SizingInput): Sizing {
   const memoryMb = Math.floor(input.memoryBytes / MiB);
@@ -82,7 +106,7 @@ export function decideSizing(input: SizingInput): Sizing {
   if (heapFor(memoryMb, 1, uvThreadpoolSize) < MIN_HEAP_MB) {
     throw new SizingError(
       `${memoryMb} MiB of memory is too little for even one worker (it needs a ${MIN_HEAP_MB} MiB heap plus ` +
-        `${WORKER_OVERHEAD_MB + uvThreadpoolSize * ARGON2_MB} MiB besides). Give the container more memory` +
+        `${WORKER_BASE_MB + 2 * semiSpaceFor(memoryMb) + uvThreadpoolSize * ARGON2_MB} MiB besides). Give the container more memory` +
         (input.overrides.uvThreadpoolSize ? ' or lower UV_THREADPOOL_SIZE.' : '.'),
     );
   }
@@ -114,6 +138,7 @@ export function decideSizing(input: SizingInput): Sizing {
     memoryBytes: input.memoryBytes,
     workers,
     heapMb: heapFor(memoryMb, workers, uvThreadpoolSize),
+    semiSpaceMb: semiSpaceFor(shareOf(memoryMb, workers)),
     poolMax: budget.poolMax,
     uvThreadpoolSize,
     source: {

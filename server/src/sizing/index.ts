@@ -2,7 +2,7 @@
 import { getHeapStatistics } from 'node:v8';
 import type { ServerEnv } from '#src/env.ts';
 import { BudgetError, DEFAULT_MAX_CONNECTIONS, DEFAULT_REPLICAS } from '#src/sizing/budget.ts';
-import { decideSizing, SEMI_SPACE_MB, type Sizing, SizingError } from '#src/sizing/decide.ts';
+import { decideSizing, type Sizing, SizingError } from '#src/sizing/decide.ts';
 import { type DetectOptions, detectResources } from '#src/sizing/detect.ts';
 
 export { BudgetError, connectionBudget, MAX_POOL_PER_WORKER } from '#src/sizing/budget.ts';
@@ -52,13 +52,13 @@ const OLD_SPACE_OPTION = /(^|\s)--max[-_]old[-_]space[-_]size/;
 /** A worker's heap flags (old space and semi-space); an operator's own NODE_OPTIONS setting wins. */
 export function heapArgs(
   execArgv: readonly string[],
-  heapMb: number,
+  sizing: Pick<Sizing, 'heapMb' | 'semiSpaceMb'>,
   nodeOptions = process.env.NODE_OPTIONS ?? '',
 ): string[] {
   const own = execArgv.filter((arg) => !HEAP_FLAG.test(arg));
   return OLD_SPACE_OPTION.test(nodeOptions)
     ? own
-    : [...own, `--max-old-space-size=${heapMb}`, `--max-semi-space-size=${SEMI_SPACE_MB}`];
+    : [...own, `--max-old-space-size=${sizing.heapMb}`, `--max-semi-space-size=${sizing.semiSpaceMb}`];
 }
 
 /**
@@ -68,7 +68,7 @@ export function heapArgs(
  */
 export function heapReexecArgs(sizing: Sizing, execArgv: readonly string[] = process.execArgv) {
   if (sizing.workers > 1) return undefined;
-  const wanted = heapArgs(execArgv, sizing.heapMb);
+  const wanted = heapArgs(execArgv, sizing);
   const missing = wanted.some((arg) => !execArgv.includes(arg));
   const defaultHeapMb = getHeapStatistics().heap_size_limit / 1024 / 1024;
   return missing && defaultHeapMb > sizing.heapMb * 1.05 ? wanted : undefined;

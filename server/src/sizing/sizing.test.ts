@@ -149,10 +149,28 @@ describe('deciding', () => {
       [64, 256],
     ] as const) {
       const sizing = decideSizing(input({ cpu, memoryBytes: gib * GiB }));
-      const planned = sizing.workers * (sizing.heapMb + 64 + 4 * 19) + (sizing.workers > 1 ? 48 : 0);
+      // Per worker: the heap, 48 MiB of code and buffers, the young generation, four argon2 hashes.
+      const perWorker = sizing.heapMb + 48 + 2 * sizing.semiSpaceMb + 4 * 19;
+      const planned = sizing.workers * perWorker + (sizing.workers > 1 ? 48 : 0);
       expect(planned, `${cpu} CPU / ${gib} GiB`).toBeLessThanOrEqual(gib * 1024);
       expect(sizing.heapMb).toBeGreaterThanOrEqual(MIN_HEAP_MB);
     }
+  });
+
+  it('gives a worker larger semi-spaces when its share of memory allows: 8 MiB up to 1 GiB, 16 up to 2, 32 above', () => {
+    const semi = (cpu: number, memory: number) =>
+      decideSizing(input({ cpu, memoryBytes: memory })).semiSpaceMb;
+    expect(semi(1, 512 * MiB)).toBe(8);
+    expect(semi(1, 1023 * MiB)).toBe(8);
+    expect(semi(1, 1 * GiB)).toBe(16);
+    expect(semi(1, 2 * GiB)).toBe(32);
+    expect(semi(2, 2 * GiB)).toBe(8); // 1000 MiB each, after the primary's 48
+    expect(semi(2, 4 * GiB)).toBe(16);
+    expect(semi(8, 256 * GiB)).toBe(32); // never more than 32
+    // The young generation is counted before the heap: two 8 MiB semi-spaces at 640 MiB.
+    expect(decideSizing(input({ cpu: 1, memoryBytes: 640 * MiB })).heapMb).toBe(
+      Math.floor((640 - 48 - 2 * 8 - 4 * 19) * 0.9),
+    );
   });
 
   it('runs fewer workers than CPUs when memory is short, and says so', () => {
@@ -293,16 +311,17 @@ describe('the quick read of the sizing settings (main.ts, before the schema load
 
 describe('heapArgs', () => {
   it("replaces the process's own heap flags, in either spelling, with the decided ones", () => {
-    expect(heapArgs(['--max_old_space_size=4096', '--max-semi-space-size=32', '--inspect'], 512, '')).toEqual(
-      ['--inspect', '--max-old-space-size=512', '--max-semi-space-size=8'],
-    );
+    const sizing = { heapMb: 512, semiSpaceMb: 16 };
+    expect(
+      heapArgs(['--max_old_space_size=4096', '--max-semi-space-size=32', '--inspect'], sizing, ''),
+    ).toEqual(['--inspect', '--max-old-space-size=512', '--max-semi-space-size=16']);
   });
 
   it("leaves the heap to an operator's NODE_OPTIONS, in either spelling", () => {
     for (const nodeOptions of ['--max-old-space-size=300', '--enable-source-maps --max_old_space_size=300']) {
-      expect(heapArgs(['--inspect'], 512, nodeOptions)).toEqual(['--inspect']);
+      expect(heapArgs(['--inspect'], { heapMb: 512, semiSpaceMb: 8 }, nodeOptions)).toEqual(['--inspect']);
     }
-    expect(heapArgs([], 512, '--stack-size=2000')).toEqual([
+    expect(heapArgs([], { heapMb: 512, semiSpaceMb: 8 }, '--stack-size=2000')).toEqual([
       '--max-old-space-size=512',
       '--max-semi-space-size=8',
     ]);
