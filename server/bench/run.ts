@@ -1,10 +1,10 @@
 /**
- * @module `npm run bench`: the production build of the server against a bare node:http floor and
- * PostgreSQL's own ceiling (pgbench), on an embedded PostgreSQL seeded with 100,000 notes across
+ * @module `npm run bench`: the production build of the server against a bare node:http floor, the
+ * same work on Hono with no middleware (the framework's floor), and PostgreSQL's own ceiling (pgbench), on an embedded PostgreSQL seeded with 100,000 notes across
  * 1,000 accounts. Load comes from autocannon in a separate process, on 127.0.0.1 only, for a bounded
  * time. Prints a table and writes bench/results/bench.json.
  *
- *   npm run bench [-- --duration 10 --connections 64 --rounds 3]
+ *   npm run bench [-- --duration 10 --connections 64 --rounds 3 --warm-up 15]
  *   npm run bench -- --soak 120 [--workers 1] [--profile]   # req/s and p99 per 10-s window, RSS start → end
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -22,6 +22,7 @@ import { hashPassword } from '#src/auth/passwords.ts';
 import { sessionHashOf } from '#src/auth/sessions.ts';
 import type { Database } from '#src/database.ts';
 import { notesRepository } from '#src/notes/repository.ts';
+import { heapArgs } from '#src/sizing/index.ts';
 import { median } from '../../scripts/stats.ts';
 
 const { values: args } = parseArgs({
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '64' },
     skipBuild: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' },
+    'warm-up': { type: 'string', default: '15' },
     soak: { type: 'string' },
     workers: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
@@ -39,6 +41,7 @@ const { values: args } = parseArgs({
 const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const ROUNDS = Number(args.rounds);
+const WARM_UP_SECONDS = Number(args['warm-up']);
 const root = join(import.meta.dirname, '../..');
 const resultsDir = join(root, 'bench/results');
 const children = new Set<ChildProcess>();
@@ -85,59 +88,75 @@ async function main() {
       cpus,
       durationSeconds: DURATION,
       rounds: ROUNDS,
+      warmUpSeconds: WARM_UP_SECONDS,
       connections: CONNECTIONS,
       runs: [] as unknown[],
     };
     const runs = results.runs as unknown[];
 
     for (const workers of [...new Set([1, cpus])]) {
-      // Both servers up at once, their runs alternating: whatever else the machine does then
-      // falls on both alike, and the medians of ROUNDS runs each are compared.
-      const ours = await startServer('ours', ['server/dist/bin/server.js'], url, workers);
-      const bare = await startServer('bare', ['server/bench/bare-server.ts'], url, workers);
-      const oursPid = ours.child.pid as number;
-      const barePid = bare.child.pid as number;
-      const health = await load(`${ours.base}/healthz`, '', oursPid);
-      const oursRuns: Load[] = [];
-      const bareRuns: Load[] = [];
+      // All three servers up at once, their runs alternating: whatever else the machine does then
+      // falls on all alike, and the medians of ROUNDS runs each are compared. The Hono floor
+      // (hono-floor.ts) splits the gap to the bare floor into the framework's share and ours.
+      // The floors run with the heap flags the server decided for itself (ADR 018): V8's defaults
+      // (a 128 MiB young generation here) trade memory for CPU, and the ratios would measure that.
+      const ours = await startNamed('ours', 'server/dist/bin/server.js', url, workers, []);
+      const info = (await (await fetch(`${ours.base}/api/info`)).json()) as {
+        sizing: { heapMb: number; semiSpaceMb: number };
+      };
+      const flags = heapArgs([], info.sizing, args['node-options'] ?? '');
+      log(`the floors run with ${flags.join(' ') || `NODE_OPTIONS=${args['node-options']}`}`);
+      const hono = await startNamed('hono floor', 'server/bench/hono-floor.ts', url, workers, flags);
+      const bare = await startNamed('bare', 'server/bench/bare-server.ts', url, workers, flags);
+      const started = [ours, hono, bare];
+      // A server reaches its steady CPU per request once V8 has optimised its hot code and its heap
+      // has grown to its working size: in 4-s windows of one worker, ours took ~12 s of the notes
+      // list, the floors 4–8 s. Each gets that much first, so round 1 is not ours alone warming up.
+      log(`warming each server up: ${WARM_UP_SECONDS} s of the notes list`);
+      for (const server of started)
+        await autocannon(`${server.base}/api/notes?limit=20`, cookie, WARM_UP_SECONDS);
+      const health = await load(`${ours.base}/healthz`, '', ours.pid);
       for (let i = 0; i < ROUNDS; i++) {
-        oursRuns.push(await load(`${ours.base}/api/notes?limit=20`, cookie, oursPid));
-        bareRuns.push(await load(`${bare.base}/api/notes?limit=20`, cookie, barePid));
+        for (const server of started) {
+          server.runs.push(await load(`${server.base}/api/notes?limit=20`, cookie, server.pid));
+        }
       }
-      const list = medianLoad(oursRuns);
-      const bareList = medianLoad(bareRuns);
-      const oursRss = rssOf(oursPid);
-      const bareRss = rssOf(barePid);
-      await stop(ours.child);
-      await stop(bare.child);
-      log(
-        `ours/bare by round: ${oursRuns.map((run, i) => round(run.reqPerSec / (bareRuns[i]?.reqPerSec ?? Number.NaN), 3)).join(', ')}`,
-      );
+      const rss = new Map(started.map((server) => [server, rssOf(server.pid)]));
+      for (const server of started) await stop(server.child);
 
-      runs.push({ workers, server: 'ours', route: 'GET /healthz', ...health, rssMbPerWorker: oursRss });
-      runs.push({
-        workers,
-        server: 'ours',
-        route: 'GET /api/notes?limit=20',
-        ...list,
-        rssMbPerWorker: oursRss,
-      });
-      runs.push({
-        workers,
-        server: 'bare',
-        route: 'GET /api/notes?limit=20',
-        ...bareList,
-        rssMbPerWorker: bareRss,
-      });
-      runs.push({
-        workers,
-        server: 'ratio',
-        route: 'notes list ours/bare',
-        ratio: round(list.reqPerSec / bareList.reqPerSec, 3),
-        byRound: oursRuns.map((run, i) => round(run.reqPerSec / (bareRuns[i]?.reqPerSec ?? Number.NaN), 3)),
-        // The same comparison by CPU spent per request: steadier than req/s on a shared machine.
-        cpuRatio: round(bareList.cpuUsPerRequest.server / list.cpuUsPerRequest.server, 3),
-      });
+      runs.push({ workers, server: 'ours', route: 'GET /healthz', ...health, rssMbPerWorker: rss.get(ours) });
+      for (const server of started) {
+        runs.push({
+          workers,
+          server: server.name,
+          route: 'GET /api/notes?limit=20',
+          ...medianLoad(server.runs),
+          rssMbPerWorker: rss.get(server),
+          ...(server === ours ? {} : { nodeFlags: flags }),
+        });
+      }
+      for (const [over, under] of [
+        [ours, bare],
+        [ours, hono],
+        [hono, bare],
+      ] as const) {
+        const byRound = over.runs.map((run, i) =>
+          round(run.reqPerSec / (under.runs[i]?.reqPerSec ?? Number.NaN), 3),
+        );
+        log(`notes list ${over.name}/${under.name} by round: ${byRound.join(', ')}`);
+        runs.push({
+          workers,
+          server: 'ratio',
+          route: `notes list ${over.name}/${under.name}`,
+          ratio: round(medianLoad(over.runs).reqPerSec / medianLoad(under.runs).reqPerSec, 3),
+          byRound,
+          // The same comparison by CPU spent per request: steadier than req/s on a shared machine.
+          cpuRatio: round(
+            medianLoad(under.runs).cpuUsPerRequest.server / medianLoad(over.runs).cpuUsPerRequest.server,
+            3,
+          ),
+        });
+      }
     }
 
     const ceiling = pgbench(url, statement);
@@ -245,6 +264,12 @@ async function soak(url: string, cookie: string, seconds: number, workers: numbe
       `last/first (after warm-up): req/s ${summary.lastOverFirstReqPerSec}, p99 ${summary.lastOverFirstP99}; ` +
       `RSS ${rssStart.join('+')} MB idle → ${rssAfterWarmUp.join('+')} MB after the first window → ${rssEnd.join('+')} MB at the end`,
   );
+}
+
+/** A server for the notes-list comparison, with the runs of its load kept with it. */
+async function startNamed(name: string, script: string, url: string, workers: number, flags: string[]) {
+  const up = await startServer(name.replace(' ', '-'), [...flags, script], url, workers);
+  return { name, ...up, pid: up.child.pid as number, runs: [] as Load[] };
 }
 
 async function startServer(
@@ -542,7 +567,7 @@ function printTable(results: Record<string, unknown>) {
     `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
     ...rows.map((row) => {
       if (row.server === 'ratio') {
-        return `| ${row.workers} | ratio | ${row.route} | **${row.ratio}** | | | | | ${row.cpuRatio} (bare/ours) | |`;
+        return `| ${row.workers} | ratio | ${row.route} | **${row.ratio}** | | | | | ${row.cpuRatio} (inverse) | |`;
       }
       const cpu = row.cpuUsPerRequest as Load['cpuUsPerRequest'];
       return `| ${row.workers} | ${row.server} | ${row.route} | ${row.reqPerSec} | ${row.p50} | ${row.p99} | ${Number(row.errors) + Number(row.non2xx)} | ${(row.rssMbPerWorker as number[]).join(', ')} | ${cpu.server} | ${cpu.database} |`;
