@@ -1,6 +1,6 @@
 /**
  * @module A second floor for the benchmark: the bare server's work (bare-server.ts) on Hono and
- * `@hono/node-server`, the framework the API runs on, with one route and no middleware: no
+ * `@hono/node-server`, the framework the API runs on, with the list's route (and /healthz) and no middleware: no
  * validation, no logging, no metrics, no admission control. Between the bare floor and the API,
  * it splits the gap into what the framework costs and what the API's own middleware costs.
  */

@@ -47,11 +47,15 @@ export function serveClusterMetrics(timeoutMs = 3_000): void {
         if (!collections.delete(id)) return;
         clearTimeout(timer);
         if (error) return answer({ error });
-        const registry = AggregatorRegistry.aggregate(collection.metrics);
-        registry.metrics().then(
-          (body) => answer({ contentType: registry.contentType, body }),
-          (failure: unknown) => answer({ error: String(failure) }),
-        );
+        try {
+          const registry = AggregatorRegistry.aggregate(collection.metrics);
+          registry.metrics().then(
+            (body) => answer({ contentType: registry.contentType, body }),
+            (failure: unknown) => answer({ error: String(failure) }),
+          );
+        } catch (failure) {
+          answer({ error: String(failure) }); // metrics the aggregator cannot merge must not stop the primary
+        }
       },
     };
     const timer = setTimeout(() => {
