@@ -118,7 +118,8 @@ async function main() {
       const health = await load(`${ours.base}/healthz`, '', ours.pid);
       for (let i = 0; i < ROUNDS; i++) {
         // Each round starts with another server: none always runs right after its own warm-up.
-        for (const server of [...started.slice(i % 3), ...started.slice(0, i % 3)]) {
+        const first = i % started.length;
+        for (const server of [...started.slice(first), ...started.slice(0, first)]) {
           server.runs.push(await load(`${server.base}/api/notes?limit=20`, cookie, server.pid));
         }
       }
