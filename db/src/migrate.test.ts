@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appliedMigrations, migrate, migrationStatus } from '#src/migrate.ts';
-import { listMigrations, migrationName } from '#src/migrations.ts';
+import { compareMigrationNames, listMigrations, migrationName } from '#src/migrations.ts';
 import { createTestDatabase, type TestDatabase } from '#src/testing.ts';
 
 const tables = async (sql: postgres.Sql) =>
@@ -100,5 +100,28 @@ describe('migrationName', () => {
     expect(migrationName('001-accounts-and-notes.js')).toBe('001-accounts-and-notes');
     expect(migrationName('README.md')).toBeUndefined();
     expect(migrationName('001-x.test.ts')).toBeUndefined();
+  });
+});
+
+describe('compareMigrationNames', () => {
+  it('orders names as ley applies them (localeCompare with numeric collation), numbers of any width included', () => {
+    const names = [
+      '10-ten',
+      '2-two',
+      '002-also-two',
+      '0002-b',
+      '02-A',
+      '1-one',
+      '20241127120000-timestamped',
+      '999999999999999999999-huge',
+      '3-x_y',
+      '3-x-y',
+      '003-X',
+      '100-hundred',
+      '0-zero',
+    ];
+    const ley = [...names].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+    expect([...names].sort(compareMigrationNames)).toEqual(ley);
+    expect([...names].reverse().sort(compareMigrationNames)).toEqual(ley);
   });
 });

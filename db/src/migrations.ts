@@ -24,5 +24,21 @@ export function migrationName(fileName: string): string | undefined {
 /** The names of the migrations in `dir`, in the order they apply. */
 export async function listMigrations(dir: string = defaultMigrationsDir): Promise<string[]> {
   const names = (await readdir(dir)).map(migrationName).filter((name): name is string => name !== undefined);
-  return names.sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  return names.sort(compareMigrationNames);
+}
+
+/**
+ * The order ley applies migrations in: `localeCompare` with numeric collation. Names start with
+ * their number, so that decides whenever the numbers differ, without the collator: creating the
+ * first one loads ICU's collation data, ~15 ms of a server's start for three names.
+ */
+export function compareMigrationNames(a: string, b: string): number {
+  const [x, y] = [leadingDigits(a), leadingDigits(b)];
+  if (x !== y) return x.length - y.length || (x < y ? -1 : 1);
+  return a.localeCompare(b, undefined, { numeric: true });
+}
+
+/** The name's leading number as digits without leading zeros ("" for none). */
+function leadingDigits(name: string): string {
+  return (/^\d*/.exec(name)?.[0] ?? '').replace(/^0+/, '');
 }
