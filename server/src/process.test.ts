@@ -130,7 +130,7 @@ describe('the server process', () => {
     for (const pid of pids) {
       const args = execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
       expect(args).toContain(`--max-old-space-size=${info.sizing.heapMb}`);
-      expect(args).toContain('--max-semi-space-size=8');
+      expect(args).toContain('--max-semi-space-size=8 --min-semi-space-size=8');
     }
   });
 
@@ -143,7 +143,7 @@ describe('the server process', () => {
     expect(info.sizing).toMatchObject({ workers: 1, heapMb: 512, semiSpaceMb: 32 });
     expect(workerPids(child.pid as number)).toEqual([]); // no cluster workers
     const args = execFileSync('ps', ['-o', 'args=', '-p', String(child.pid)], { encoding: 'utf8' });
-    expect(args).toContain('--max-old-space-size=512 --max-semi-space-size=32');
+    expect(args).toContain('--max-old-space-size=512 --max-semi-space-size=32 --min-semi-space-size=16');
   });
 
   it('decides the heap flag of one worker before the application loads: one boot of it, one sizing line', async () => {

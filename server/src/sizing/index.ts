@@ -2,7 +2,7 @@
 import { getHeapStatistics } from 'node:v8';
 import type { ServerEnv } from '#src/env.ts';
 import { BudgetError, DEFAULT_MAX_CONNECTIONS, DEFAULT_REPLICAS } from '#src/sizing/budget.ts';
-import { decideSizing, type Sizing, SizingError } from '#src/sizing/decide.ts';
+import { decideSizing, type Sizing, SizingError, START_SEMI_SPACE_MB } from '#src/sizing/decide.ts';
 import { type DetectOptions, detectResources } from '#src/sizing/detect.ts';
 
 export { BudgetError, connectionBudget, MAX_POOL_PER_WORKER } from '#src/sizing/budget.ts';
@@ -46,10 +46,14 @@ export function resolveSizing(env: SizingEnv, detect: DetectOptions = {}): Sizin
 }
 
 /** V8 takes its flags with dashes or underscores (`--max_old_space_size`). */
-const HEAP_FLAG = /^--max[-_](old|semi)[-_]space[-_]size/;
+const HEAP_FLAG = /^--(max[-_]old|max[-_]semi|min[-_]semi)[-_]space[-_]size/;
+const START_FLAG = /^--min-semi-space-size=/;
 const OLD_SPACE_OPTION = /(^|\s)--max[-_]old[-_]space[-_]size/;
 
-/** A worker's heap flags (old space and semi-space); an operator's own NODE_OPTIONS setting wins. */
+/**
+ * A worker's heap flags (old space, and the semi-space it grows to and starts with); an operator's
+ * own NODE_OPTIONS setting wins.
+ */
 export function heapArgs(
   execArgv: readonly string[],
   sizing: Pick<Sizing, 'heapMb' | 'semiSpaceMb'>,
@@ -58,18 +62,24 @@ export function heapArgs(
   const own = execArgv.filter((arg) => !HEAP_FLAG.test(arg));
   return OLD_SPACE_OPTION.test(nodeOptions)
     ? own
-    : [...own, `--max-old-space-size=${sizing.heapMb}`, `--max-semi-space-size=${sizing.semiSpaceMb}`];
+    : [
+        ...own,
+        `--max-old-space-size=${sizing.heapMb}`,
+        `--max-semi-space-size=${sizing.semiSpaceMb}`,
+        `--min-semi-space-size=${Math.min(sizing.semiSpaceMb, START_SEMI_SPACE_MB)}`,
+      ];
 }
 
 /**
  * The flags a process that runs one worker must re-execute itself with, or undefined: more than
- * one worker (the primary starts each with its flags), the flags already given, or V8's own default
- * heap (which Node derives from the memory it sees) no larger than the decided one.
+ * one worker (the primary starts each with its flags), the limits already given, or V8's own default
+ * heap (which Node derives from the memory it sees) no larger than the decided one. The start size
+ * of the young generation alone is not worth a second boot: it saves less than one costs.
  */
 export function heapReexecArgs(sizing: Sizing, execArgv: readonly string[] = process.execArgv) {
   if (sizing.workers > 1) return undefined;
   const wanted = heapArgs(execArgv, sizing);
-  const missing = wanted.some((arg) => !execArgv.includes(arg));
+  const missing = wanted.some((arg) => !execArgv.includes(arg) && !START_FLAG.test(arg));
   const defaultHeapMb = getHeapStatistics().heap_size_limit / 1024 / 1024;
   return missing && defaultHeapMb > sizing.heapMb * 1.05 ? wanted : undefined;
 }

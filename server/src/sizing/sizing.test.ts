@@ -1,13 +1,14 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { parseEnv } from '@plumb/db/env-contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverEnvSchema } from '#src/env.ts';
 import { connectionBudget } from '#src/sizing/budget.ts';
 import { decideSizing, MIN_HEAP_MB, type SizingInput } from '#src/sizing/decide.ts';
 import { detectResources } from '#src/sizing/detect.ts';
-import { heapArgs, plainSizingEnv, resolveSizing } from '#src/sizing/index.ts';
+import { heapArgs, heapReexecArgs, plainSizingEnv, resolveSizing } from '#src/sizing/index.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -313,8 +314,26 @@ describe('heapArgs', () => {
   it("replaces the process's own heap flags, in either spelling, with the decided ones", () => {
     const sizing = { heapMb: 512, semiSpaceMb: 16 };
     expect(
-      heapArgs(['--max_old_space_size=4096', '--max-semi-space-size=32', '--inspect'], sizing, ''),
-    ).toEqual(['--inspect', '--max-old-space-size=512', '--max-semi-space-size=16']);
+      heapArgs(
+        ['--max_old_space_size=4096', '--max-semi-space-size=32', '--min_semi_space_size=1', '--inspect'],
+        sizing,
+        '',
+      ),
+    ).toEqual([
+      '--inspect',
+      '--max-old-space-size=512',
+      '--max-semi-space-size=16',
+      '--min-semi-space-size=16',
+    ]);
+  });
+
+  it('starts the young generation at 16 MiB, or at the decided semi-space when that is smaller', () => {
+    const start = (semiSpaceMb: number) => heapArgs([], { heapMb: 512, semiSpaceMb }, '').at(-1);
+    expect([8, 16, 32].map(start)).toEqual([
+      '--min-semi-space-size=8',
+      '--min-semi-space-size=16',
+      '--min-semi-space-size=16',
+    ]);
   });
 
   it("leaves the heap to an operator's NODE_OPTIONS, in either spelling", () => {
@@ -324,6 +343,29 @@ describe('heapArgs', () => {
     expect(heapArgs([], { heapMb: 512, semiSpaceMb: 8 }, '--stack-size=2000')).toEqual([
       '--max-old-space-size=512',
       '--max-semi-space-size=8',
+      '--min-semi-space-size=8',
     ]);
+  });
+});
+
+describe('heapReexecArgs', () => {
+  // 512 MiB for one worker decides a heap far below V8's default in this test process.
+  const one = decideSizing(input({ cpu: 1, memoryBytes: 512 * MiB }));
+
+  it('re-executes one worker without its heap limits, with all of its flags', () => {
+    expect(one.heapMb * 1.05).toBeLessThan(getHeapStatistics().heap_size_limit / MiB);
+    expect(heapReexecArgs(one, ['--inspect'])).toEqual(['--inspect', ...heapArgs([], one, '')]);
+  });
+
+  it('does not re-execute for the start size of the young generation alone', () => {
+    const limits = heapArgs([], one, '').filter((arg) => !arg.startsWith('--min-semi-space-size'));
+    expect(limits).toHaveLength(2);
+    expect(heapReexecArgs(one, limits)).toBeUndefined();
+  });
+
+  it('leaves several workers to the primary, which starts each with the flags', () => {
+    const two = decideSizing(input({ cpu: 2, memoryBytes: 2 * GiB }));
+    expect(two.workers).toBe(2);
+    expect(heapReexecArgs(two, [])).toBeUndefined();
   });
 });
