@@ -4,7 +4,8 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { get } from 'node:http';
+import { Agent, get, type IncomingMessage } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -230,6 +231,54 @@ describe('the server process', () => {
       expect(tookMs).toBeLessThan(delayMs + 5_000 + 2_000);
     },
   );
+
+  it('finishes a download that was streaming at SIGTERM, then closes its idle connection and exits without waiting out the timeout', async () => {
+    const { child, base, output } = await startServer(db, {
+      WEB_CONCURRENCY: '1',
+      SHUTDOWN_DELAY_MS: '0',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+    });
+    const cookie = await signedInCookie(base);
+    // ~2.7 MB of notes: far more than loopback buffers hold while the client does not read.
+    const body = 'pipes and valves '.repeat(5_000);
+    for (let i = 0; i < 32; i++) {
+      const created = await fetch(`${base}/api/notes`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: `Note ${i}`, body }),
+      });
+      expect(created.status).toBe(201);
+    }
+    // One keep-alive connection. The export's head arrives before SIGTERM, so it carries no
+    // `Connection: close`; the rest is read only once the server drains.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const response = await new Promise<IncomingMessage>((resolve, reject) =>
+      get(`${base}/api/account/export`, { agent, headers: { cookie } }, resolve).on('error', reject),
+    );
+    response.pause();
+    expect(response.statusCode).toBe(200);
+    const socketClosed = once(response.socket, 'close');
+    const signalled = Date.now();
+    child.kill('SIGTERM');
+    const exited = once(child, 'exit');
+    await sleep(600); // the server has stopped listening and closed its idle connections by now
+    let text = '';
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => (text += chunk));
+    response.resume();
+    await once(response, 'end');
+    await socketClosed;
+    const [code] = await exited;
+    agent.destroy();
+
+    const exported = JSON.parse(text) as { notes: { title: string; body: string }[] };
+    expect(exported.notes).toHaveLength(32);
+    expect(exported.notes.every((note) => note.body === body)).toBe(true);
+    expect(code, output()).toBe(0);
+    // Far below SHUTDOWN_TIMEOUT_MS: the connection, idle once the download ended, was closed
+    // rather than waited for.
+    expect(Date.now() - signalled).toBeLessThan(5_000);
+  });
 
   it('replaces a worker killed with SIGKILL and keeps answering', async () => {
     const { child, base, output } = await startServer(db, { WEB_CONCURRENCY: '2' });
