@@ -534,32 +534,54 @@ function pgbench(url: string, statement: string): { tps: number; clients: number
   return { tps: Math.round(tps), clients: CONNECTIONS };
 }
 
-/** Spawn to the first 200 from /readyz, median of 5, one worker, bundled server. */
-async function coldStart(url: string): Promise<{ medianMs: number; runsMs: number[] }> {
+/**
+ * A Node process that answers every request with 200 as soon as it listens: the floor of a start
+ * on this machine at this moment (Node's boot and `node:http`), measured beside ours because the
+ * hour moves a start more than a change to it does (docs/performance.md, ninth run).
+ */
+const START_FLOOR = `require('node:http').createServer((q, s) => s.end('ok')).listen(Number(process.env.PORT), '127.0.0.1')`;
+
+type ColdStart = { medianMs: number; runsMs: number[]; floor: { medianMs: number; runsMs: number[] } };
+
+/**
+ * Spawn to the first 200 from /readyz, median of 5, one worker, bundled server; each start of ours
+ * is followed by one of the floor (START_FLOOR).
+ */
+async function coldStart(url: string): Promise<ColdStart> {
   const runsMs: number[] = [];
+  const floorMs: number[] = [];
   for (let i = 0; i < 5; i++) {
-    const port = await freePort();
-    const started = performance.now();
-    const child = spawn(process.execPath, ['server/dist/bin/server.js'], {
-      cwd: root,
-      env: serverEnv(url, port, 1, { LOG_LEVEL: 'warn' }),
-      stdio: 'ignore',
-    });
-    children.add(child);
-    while (
-      (await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.status,
-        () => 0,
-      )) !== 200
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    runsMs.push(Math.round(performance.now() - started));
-    await stop(child);
+    runsMs.push(await timeToReady(['server/dist/bin/server.js'], url));
+    floorMs.push(await timeToReady(['-e', START_FLOOR], url));
   }
   const medianMs = median(runsMs);
+  const floor = { medianMs: median(floorMs), runsMs: floorMs };
   log(`cold start to ready: median ${medianMs} ms (${runsMs.join(', ')})`);
-  return { medianMs, runsMs };
+  log(`a bare node:http process to its first 200: median ${floor.medianMs} ms (${floorMs.join(', ')})`);
+  return { medianMs, runsMs, floor };
+}
+
+/** Milliseconds from spawning Node with `args` to the first 200 from its /readyz. */
+async function timeToReady(args: string[], url: string): Promise<number> {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: serverEnv(url, port, 1, { LOG_LEVEL: 'warn' }),
+    stdio: 'ignore',
+  });
+  children.add(child);
+  while (
+    (await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const ms = Math.round(performance.now() - started);
+  await stop(child);
+  return ms;
 }
 
 function printTable(results: Record<string, unknown>) {
@@ -581,9 +603,10 @@ function printTable(results: Record<string, unknown>) {
       '',
       `pgbench, same query: ${pg.tps} TPS; best notes list ours/pgbench: ${results.oursOverPgbench}`,
     );
-  const cold = results.coldStart as { medianMs: number; runsMs: number[] };
+  const cold = results.coldStart as ColdStart;
   lines.push(
     `cold start (spawn → /readyz 200, 1 worker): median ${cold.medianMs} ms (${cold.runsMs.join(', ')})`,
+    `  a bare node:http process, alternating with it: median ${cold.floor.medianMs} ms (${cold.floor.runsMs.join(', ')}); ours − bare: ${cold.medianMs - cold.floor.medianMs} ms`,
   );
   console.log(`\n${lines.join('\n')}\n\nsaved bench/results/bench.json`);
 }
