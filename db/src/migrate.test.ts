@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appliedMigrations, migrate, migrationStatus } from '#src/migrate.ts';
-import { compareMigrationNames, listMigrations, migrationName } from '#src/migrations.ts';
+import { compareMigrationFiles, listMigrations, migrationName } from '#src/migrations.ts';
 import { createTestDatabase, type TestDatabase } from '#src/testing.ts';
 
 const tables = async (sql: postgres.Sql) =>
@@ -103,25 +103,40 @@ describe('migrationName', () => {
   });
 });
 
-describe('compareMigrationNames', () => {
-  it('orders names as ley applies them (localeCompare with numeric collation), numbers of any width included', () => {
-    const names = [
-      '10-ten',
-      '2-two',
-      '002-also-two',
-      '0002-b',
-      '02-A',
-      '1-one',
-      '20241127120000-timestamped',
-      '999999999999999999999-huge',
-      '3-x_y',
-      '3-x-y',
-      '003-X',
-      '100-hundred',
-      '0-zero',
+describe('compareMigrationFiles', () => {
+  it('orders files as ley applies them (localeCompare with numeric collation), numbers of any width included', () => {
+    const files = [
+      '10-ten.ts',
+      '2-two.ts',
+      '002-also-two.ts',
+      '0002-b.ts',
+      '02-A.ts',
+      '1-one.ts',
+      '1-one-more.ts',
+      '20241127120000-timestamped.ts',
+      '999999999999999999999-huge.ts',
+      `${'9'.repeat(254)}-longer-than-icu-compares-whole.ts`,
+      `1${'0'.repeat(254)}-longer-still.ts`,
+      '3-x_y.ts',
+      '3-x-y.ts',
+      '003-X.ts',
+      '100-hundred.ts',
+      '0-zero.ts',
     ];
-    const ley = [...names].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-    expect([...names].sort(compareMigrationNames)).toEqual(ley);
-    expect([...names].reverse().sort(compareMigrationNames)).toEqual(ley);
+    const ley = [...files].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+    expect([...files].sort(compareMigrationFiles)).toEqual(ley);
+    expect([...files].reverse().sort(compareMigrationFiles)).toEqual(ley);
+  });
+
+  it('lists migration names in the order of their files, as ley applies them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'plumb-order-'));
+    try {
+      for (const file of ['1-a.ts', '1-a-b.ts', '10-c.ts', '9-d.ts', 'README.md']) {
+        await writeFile(join(dir, file), 'export async function up() {}\n');
+      }
+      expect(await listMigrations(dir)).toEqual(['1-a-b', '1-a', '9-d', '10-c']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

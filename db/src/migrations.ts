@@ -23,18 +23,24 @@ export function migrationName(fileName: string): string | undefined {
 
 /** The names of the migrations in `dir`, in the order they apply. */
 export async function listMigrations(dir: string = defaultMigrationsDir): Promise<string[]> {
-  const names = (await readdir(dir)).map(migrationName).filter((name): name is string => name !== undefined);
-  return names.sort(compareMigrationNames);
+  // Sorted as files, extension included, as ley sorts them: `1-a-b.ts` comes before `1-a.ts`.
+  const files = (await readdir(dir)).filter((file) => migrationName(file) !== undefined);
+  return files.sort(compareMigrationFiles).map((file) => migrationName(file) as string);
 }
 
+/** ICU compares a run of more digits than this in pieces, not as one number. */
+const MAX_WHOLE_DIGITS = 200;
+
 /**
- * The order ley applies migrations in: `localeCompare` with numeric collation. Names start with
- * their number, so that decides whenever the numbers differ, without the collator: creating the
- * first one loads ICU's collation data, ~15 ms of a server's start for three names.
+ * The order ley applies migration files in: `localeCompare` with numeric collation. Their names
+ * start with their number, so that decides whenever the numbers differ, without the collator:
+ * creating the first one loads ICU's collation data, ~15 ms of a server's start for three files.
  */
-export function compareMigrationNames(a: string, b: string): number {
+export function compareMigrationFiles(a: string, b: string): number {
   const [x, y] = [leadingDigits(a), leadingDigits(b)];
-  if (x !== y) return x.length - y.length || (x < y ? -1 : 1);
+  if (x !== y && x.length <= MAX_WHOLE_DIGITS && y.length <= MAX_WHOLE_DIGITS) {
+    return x.length - y.length || (x < y ? -1 : 1);
+  }
   return a.localeCompare(b, undefined, { numeric: true });
 }
 
