@@ -76,9 +76,13 @@ export function heapArgs(
  * heap (which Node derives from the memory it sees) no larger than the decided one. The start size
  * of the young generation alone is not worth a second boot: it saves less than one costs.
  */
-export function heapReexecArgs(sizing: Sizing, execArgv: readonly string[] = process.execArgv) {
+export function heapReexecArgs(
+  sizing: Sizing,
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions = process.env.NODE_OPTIONS ?? '',
+) {
   if (sizing.workers > 1) return undefined;
-  const wanted = heapArgs(execArgv, sizing);
+  const wanted = heapArgs(execArgv, sizing, nodeOptions);
   const missing = wanted.some((arg) => !execArgv.includes(arg) && !START_FLAG.test(arg));
   const defaultHeapMb = getHeapStatistics().heap_size_limit / 1024 / 1024;
   return missing && defaultHeapMb > sizing.heapMb * 1.05 ? wanted : undefined;

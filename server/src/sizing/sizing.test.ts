@@ -354,18 +354,22 @@ describe('heapReexecArgs', () => {
 
   it('re-executes one worker without its heap limits, with all of its flags', () => {
     expect(one.heapMb * 1.05).toBeLessThan(getHeapStatistics().heap_size_limit / MiB);
-    expect(heapReexecArgs(one, ['--inspect'])).toEqual(['--inspect', ...heapArgs([], one, '')]);
+    expect(heapReexecArgs(one, ['--inspect'], '')).toEqual(['--inspect', ...heapArgs([], one, '')]);
+  });
+
+  it("leaves the heap to an operator's NODE_OPTIONS: no re-exec", () => {
+    expect(heapReexecArgs(one, [], '--max-old-space-size=300')).toBeUndefined();
   });
 
   it('does not re-execute for the start size of the young generation alone', () => {
     const limits = heapArgs([], one, '').filter((arg) => !arg.startsWith('--min-semi-space-size'));
     expect(limits).toHaveLength(2);
-    expect(heapReexecArgs(one, limits)).toBeUndefined();
+    expect(heapReexecArgs(one, limits, '')).toBeUndefined();
   });
 
   it('leaves several workers to the primary, which starts each with the flags', () => {
     const two = decideSizing(input({ cpu: 2, memoryBytes: 2 * GiB }));
     expect(two.workers).toBe(2);
-    expect(heapReexecArgs(two, [])).toBeUndefined();
+    expect(heapReexecArgs(two, [], '')).toBeUndefined();
   });
 });
