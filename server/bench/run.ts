@@ -538,8 +538,8 @@ function pgbench(url: string, statement: string): { tps: number; clients: number
 
 /**
  * A Node process that answers every request with 200 as soon as it listens: the floor of a start
- * on this machine at this moment (Node's boot and `node:http`), measured beside ours because the
- * hour moves a start more than a change to it does (docs/performance.md, ninth run).
+ * on this machine (Node's boot and `node:http`), measured beside ours so that a run shows what our
+ * code adds to Node's own boot. It does not follow every slow hour of ours (ADR 018).
  */
 const START_FLOOR = `require('node:http').createServer((q, s) => s.end('ok')).listen(Number(process.env.PORT), '127.0.0.1')`;
 
