@@ -125,6 +125,8 @@ async function main() {
       }
       const rss = new Map(started.map((server) => [server, rssOf(server.pid)]));
       for (const server of started) await stop(server.child);
+      const medians = new Map(started.map((server) => [server, medianLoad(server.runs)]));
+      const of = (server: (typeof started)[number]) => medians.get(server) as Load;
 
       runs.push({ workers, server: 'ours', route: 'GET /healthz', ...health, rssMbPerWorker: rss.get(ours) });
       for (const server of started) {
@@ -132,7 +134,7 @@ async function main() {
           workers,
           server: server.name,
           route: 'GET /api/notes?limit=20',
-          ...medianLoad(server.runs),
+          ...of(server),
           rssMbPerWorker: rss.get(server),
           ...(server === ours ? {} : { nodeFlags: flags }),
         });
@@ -150,13 +152,10 @@ async function main() {
           workers,
           server: 'ratio',
           route: `notes list ${over.name}/${under.name}`,
-          ratio: round(medianLoad(over.runs).reqPerSec / medianLoad(under.runs).reqPerSec, 3),
+          ratio: round(of(over).reqPerSec / of(under).reqPerSec, 3),
           byRound,
           // The same comparison by CPU spent per request: steadier than req/s on a shared machine.
-          cpuRatio: round(
-            medianLoad(under.runs).cpuUsPerRequest.server / medianLoad(over.runs).cpuUsPerRequest.server,
-            3,
-          ),
+          cpuRatio: round(of(under).cpuUsPerRequest.server / of(over).cpuUsPerRequest.server, 3),
         });
       }
     }
@@ -297,19 +296,37 @@ async function startServer(
   child.stderr?.pipe(out);
   children.add(child);
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  await untilOk(`${base}/healthz`, child, 20_000, 50, () => `see bench/results/${name}-${workers}.log`);
+  log(`${name} server up with ${workers} worker(s)`);
+  return { child, base };
+}
+
+/**
+ * Asks `url` every `everyMs` until it answers 200. If `child` exits or `timeoutMs` passes first, it
+ * stops the child and throws, with `why()` in the message.
+ */
+async function untilOk(
+  url: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  everyMs: number,
+  why: () => string,
+) {
+  const started = performance.now();
   while (
-    (await fetch(`${base}/healthz`).then(
+    (await fetch(url).then(
       (r) => r.status,
       () => 0,
     )) !== 200
   ) {
-    if (Date.now() > deadline)
-      throw new Error(`${name} did not start; see bench/results/${name}-${workers}.log`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (child.exitCode !== null || performance.now() - started > timeoutMs) {
+      await stop(child);
+      throw new Error(
+        `${child.spawnargs.slice(1).join(' ')} did not answer ${url} (exit ${child.exitCode}): ${why()}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
-  log(`${name} server up with ${workers} worker(s)`);
-  return { child, base };
 }
 
 async function stop(child: ChildProcess) {
@@ -576,20 +593,7 @@ async function timeToReady(args: string[], url: string): Promise<number> {
   children.add(child);
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));
-  while (
-    (await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (r) => r.status,
-      () => 0,
-    )) !== 200
-  ) {
-    if (child.exitCode !== null || performance.now() - started > 30_000) {
-      await stop(child);
-      throw new Error(
-        `node ${args.join(' ')} did not become ready (exit ${child.exitCode}):\n${stderr.slice(-2_000)}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await untilOk(`http://127.0.0.1:${port}/readyz`, child, 30_000, 5, () => stderr.slice(-2_000));
   const ms = Math.round(performance.now() - started);
   await stop(child);
   return ms;

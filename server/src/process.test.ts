@@ -27,14 +27,11 @@ async function startServer(db: TestDatabase, env: Record<string, string>) {
 
 const workerPids = childrenOf;
 
-async function signedInCookie(base: string): Promise<string> {
+async function signedInCookie(base: string, email = `load-${Date.now()}-${Math.random()}@example.test`) {
   const response = await fetch(`${base}/api/auth/signup`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      email: `load-${Date.now()}-${Math.random()}@example.test`,
-      password: 'load test password',
-    }),
+    body: JSON.stringify({ email, password: 'load test password' }),
   });
   if (response.status !== 201) throw new Error(`signup: ${response.status}`);
   return (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
@@ -240,13 +237,7 @@ describe('the server process', () => {
       SHUTDOWN_TIMEOUT_MS: '6000',
     });
     const email = `export-${Date.now()}@example.test`;
-    const signup = await fetch(`${base}/api/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: 'export test password' }),
-    });
-    expect(signup.status).toBe(201);
-    const cookie = (signup.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const cookie = await signedInCookie(base, email);
     // ~17 MB of notes: more than loopback's socket buffers (at most ~4 MB to send and ~6 MB to
     // receive by Linux's defaults) hold while the client reads nothing.
     const body = 'pipes and valves '.repeat(5_000);

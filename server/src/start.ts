@@ -28,22 +28,9 @@ if (cluster.isWorker) {
     process.stderr.write(`Cannot size the server: ${error.message}\n`);
     process.exit(78);
   }
-  const { cpu, memoryBytes, workers, heapMb, semiSpaceMb, poolMax, uvThreadpoolSize, source, connections } =
-    sizing;
-  const compileCache = compileCacheState();
+  const { workers, heapMb, semiSpaceMb, poolMax, uvThreadpoolSize } = sizing;
   logger.info(
-    {
-      cpu,
-      memoryBytes,
-      workers,
-      heapMb,
-      semiSpaceMb,
-      poolMax,
-      uvThreadpoolSize,
-      source,
-      connections,
-      compileCache,
-    },
+    { ...sizing, compileCache: compileCacheState() },
     `sizing: ${workers} worker(s), heap ${heapMb} MiB (semi-spaces ${semiSpaceMb} MiB), pool ${poolMax} each`,
   );
   if (workers > 1) {

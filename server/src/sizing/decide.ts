@@ -93,12 +93,14 @@ export class SizingError extends Error {
 /** The memory of one worker when `workers` share `memoryMb` (a cluster's primary takes its part first). */
 const shareOf = (memoryMb: number, workers: number) => (memoryMb - (workers > 1 ? PRIMARY_MB : 0)) / workers;
 
+/** What a worker with `perWorkerMb` needs besides its old space (every pool thread may be hashing a password at once). */
+const besidesHeapMb = (perWorkerMb: number, uvThreadpoolSize: number) =>
+  WORKER_BASE_MB + 2 * semiSpaceFor(perWorkerMb) + uvThreadpoolSize * ARGON2_MB;
+
 /** Heap per worker when `workers` share `memoryMb`, leaving room for overhead and concurrent argon2 hashes. */
 function heapFor(memoryMb: number, workers: number, uvThreadpoolSize: number): number {
   const perWorker = shareOf(memoryMb, workers);
-  // Every thread of the pool may be hashing a password at once.
-  const besides = WORKER_BASE_MB + 2 * semiSpaceFor(perWorker) + uvThreadpoolSize * ARGON2_MB;
-  return Math.min(Math.floor((perWorker - besides) * 0.9), MAX_HEAP_MB);
+  return Math.min(Math.floor((perWorker - besidesHeapMb(perWorker, uvThreadpoolSize)) * 0.9), MAX_HEAP_MB);
 }
 
 /**
@@ -113,7 +115,7 @@ export function decideSizing(input: SizingInput): Sizing {
   if (heapFor(memoryMb, 1, uvThreadpoolSize) < MIN_HEAP_MB) {
     throw new SizingError(
       `${memoryMb} MiB of memory is too little for even one worker (it needs a ${MIN_HEAP_MB} MiB heap plus ` +
-        `${WORKER_BASE_MB + 2 * semiSpaceFor(memoryMb) + uvThreadpoolSize * ARGON2_MB} MiB besides). Give the container more memory` +
+        `${besidesHeapMb(memoryMb, uvThreadpoolSize)} MiB besides). Give the container more memory` +
         (input.overrides.uvThreadpoolSize ? ' or lower UV_THREADPOOL_SIZE.' : '.'),
     );
   }
