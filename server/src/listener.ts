@@ -9,7 +9,7 @@ import { type AppConfig, CORS_EXPOSE_HEADERS, type createApp } from '#src/app.ts
 import type { Logger } from '#src/logger.ts';
 import type { Admission } from '#src/middleware/admission/index.ts';
 import { shedWhenFull } from '#src/middleware/admission/shed.ts';
-import { drainingResponse, edge } from '#src/middleware/edge/index.ts';
+import { edge, edgeResponse } from '#src/middleware/edge/index.ts';
 
 export interface AppServerOptions {
   logger: Logger;
@@ -39,7 +39,7 @@ export function createAppServer(app: ReturnType<typeof createApp>, options: AppS
   const outside = edge({ logger: options.logger, trustedProxies: options.config.trustedProxies });
   const listener = getRequestListener(app.fetch, options.hostname ? { hostname: options.hostname } : {});
   return createServer(
-    { ...options.serverOptions, ServerResponse: drainingResponse(options.isDraining ?? (() => false)) },
+    { ...options.serverOptions, ServerResponse: edgeResponse(options.isDraining ?? (() => false)) },
     outside(door(listener)),
   );
 }

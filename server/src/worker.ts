@@ -101,7 +101,7 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
     await sleep(env.SHUTDOWN_DELAY_MS);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    // Answers written while draining close their connections (drainingResponse). One whose head
+    // Answers written while draining close their connections (edgeResponse). One whose head
     // went out before (a streamed export, say) leaves its connection open and idle when it ends:
     // Node closes idle connections at close() only, so close them as they come.
     const idle = setInterval(() => server.closeIdleConnections(), 250);

@@ -7,7 +7,7 @@ import { createDatabase } from '#src/database.ts';
 import { createAppServer } from '#src/listener.ts';
 import { createLogger } from '#src/logger.ts';
 import { admission } from '#src/middleware/admission/index.ts';
-import { edge, SECURITY_HEADERS } from '#src/middleware/edge/index.ts';
+import { edge, edgeResponse, SECURITY_HEADERS } from '#src/middleware/edge/index.ts';
 import { type Listening, listenOnLoopback } from '#src/testing.ts';
 
 const ORIGIN = 'https://app.example.test';
@@ -48,7 +48,10 @@ describe('shedding at the door while the admission queue is full', () => {
     void gate.middleware({} as Context, () => new Promise<void>(() => {}));
     base = await listen(createAppServer(app, { logger, config, admission: gate }));
     withoutDoor = await listen(
-      createServer(edge({ logger, trustedProxies: 0 })(getRequestListener(app.fetch))),
+      createServer(
+        { ServerResponse: edgeResponse(() => false) },
+        edge({ logger, trustedProxies: 0 })(getRequestListener(app.fetch)),
+      ),
     );
   });
   afterAll(async () => {

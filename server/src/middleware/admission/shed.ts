@@ -3,9 +3,9 @@
  * refused with the admission middleware's own 503 straight from `node:http`: before a `Request` is
  * built, a route matched, a log line written or a metric labelled. Under overload a refusal then
  * costs a small part of what serving costs, and the CPU goes to the requests being served (ADR 012
- * has the figures). The refusal carries the same body and headers as the middleware's: the edge
- * (`middleware/edge`) has set the request id, the security headers and Cache-Control on the
- * response already; this adds Retry-After and CORS for allowed origins. It is counted in
+ * has the figures). The refusal carries the same body and headers as the middleware's: the edge's
+ * response class (`middleware/edge`) adds the request id, the security headers and Cache-Control
+ * to its head; this gives Retry-After and CORS for allowed origins. It is counted in
  * `http_requests_refused_total`, not in `http_requests_total`.
  */
 import type { RequestListener } from 'node:http';
@@ -25,7 +25,8 @@ const BODY = JSON.stringify({ error: { code: OVERLOADED.code, message: OVERLOADE
 
 /**
  * A wrapper for a `node:http` listener that refuses API requests at once while `admission` is
- * full. Goes inside the edge (`middleware/edge`), which gives the refusal its request id and security headers.
+ * full. Goes inside the edge (`middleware/edge`), whose response class gives the refusal its request
+ * id and security headers.
  */
 export function shedWhenFull(options: ShedOptions): (listener: RequestListener) => RequestListener {
   const headers: Record<string, string> = {

@@ -3,12 +3,7 @@ import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '#src/logger.ts';
-import {
-  drainingResponse,
-  edge,
-  MAX_REQUEST_ID_LENGTH,
-  SECURITY_HEADERS,
-} from '#src/middleware/edge/index.ts';
+import { edge, edgeResponse, MAX_REQUEST_ID_LENGTH, SECURITY_HEADERS } from '#src/middleware/edge/index.ts';
 import {
   createTestApp,
   httpClient,
@@ -123,7 +118,7 @@ describe('the edge of the server (a small app)', () => {
       return c.text('slow');
     });
     const server = createServer(
-      { ServerResponse: drainingResponse(() => draining) },
+      { ServerResponse: edgeResponse(() => draining) },
       edge({ logger, trustedProxies: 0 })(getRequestListener(app.fetch)),
     );
     served = await listenOnLoopback(server);
@@ -175,9 +170,52 @@ describe('the edge of the server (a small app)', () => {
   });
 });
 
-describe('the draining response class', () => {
+describe("the edge's response class", () => {
+  it("adds the edge's headers to every form of head once, unless the answer or a setHeader gives them", async () => {
+    const server = createServer(
+      { ServerResponse: edgeResponse(() => false) },
+      edge({ logger: createLogger('silent'), trustedProxies: 0 })((request, response) => {
+        if (request.url === '/set') {
+          response.setHeader('Cache-Control', 'max-age=5');
+          response.writeHead(200, { 'x-request-id': 'own' });
+        } else if (request.url === '/pairs') {
+          response.writeHead(200, [['CACHE-CONTROL', 'private'] as unknown as string]);
+        } else if (request.url === '/implicit') {
+          response.statusCode = 404;
+        } else response.writeHead(200, ['X-Form', 'flat']);
+        response.end('ok');
+      }),
+    );
+    const { base, close } = await listenOnLoopback(server);
+    const head = async (path: string) => (await keptAliveGet(`${base}${path}`)).rawHeaders;
+    const countOf = (raw: string[], name: string) =>
+      raw.filter((value, i) => i % 2 === 0 && value.toLowerCase() === name).length;
+    try {
+      for (const [path, cacheControl, requestId] of [
+        ['/set', 'max-age=5', 'own'],
+        ['/pairs', 'private', undefined],
+        ['/implicit', 'no-store', undefined],
+        ['/flat', 'no-store', undefined],
+      ] as const) {
+        const raw = await head(path);
+        const headers = Object.fromEntries(
+          raw.flatMap((value, i) => (i % 2 === 0 ? [[value.toLowerCase(), raw[i + 1]]] : [])),
+        );
+        expect(headers['cache-control'], path).toBe(cacheControl);
+        if (requestId) expect(headers['x-request-id'], path).toBe(requestId);
+        else expect(headers['x-request-id'], path).toMatch(/^[0-9a-f-]{36}$/);
+        for (const [name, value] of Object.entries(SECURITY_HEADERS))
+          expect(headers[name.toLowerCase()], `${path} ${name}`).toBe(value);
+        for (const name of ['cache-control', 'x-request-id', 'x-frame-options'])
+          expect(countOf(raw, name), `${path} ${name}`).toBe(1);
+      }
+    } finally {
+      await close();
+    }
+  });
+
   it("passes on every form of writeHead's arguments", async () => {
-    const server = createServer({ ServerResponse: drainingResponse(() => true) }, (request, response) => {
+    const server = createServer({ ServerResponse: edgeResponse(() => true) }, (request, response) => {
       if (request.url === '/reason') response.writeHead(200, 'Fine', { 'X-Form': 'reason' });
       else if (request.url === '/array')
         response.writeHead(200, ['X-Form', 'array', 'Connection', 'keep-alive']);

@@ -1,14 +1,14 @@
 /**
- * @module What the HTTP server does for every request before the application sees it, on the
- * `node:http` response itself: a request id (the caller's `X-Request-Id` when it is sane, else a
- * new UUID), the security headers, `Cache-Control: no-store`, and a warning when requests come
- * through a proxy the server was not told of; and, while draining, `Connection: close` on every
- * answer (`drainingResponse`).
+ * @module What the HTTP server does for every request outside the application, on `node:http`
+ * itself: a request id (the caller's `X-Request-Id` when it is sane, else a new UUID), a warning
+ * when requests come through a proxy the server was not told of; and, on every answer's head, the
+ * request id, the security headers, `Cache-Control: no-store` and, while draining,
+ * `Connection: close` (`edgeResponse`).
  *
- * Node merges headers set here with the ones the application's answer carries, and the answer's
- * win (a route's own `Cache-Control`, say). They are set here rather than by Hono middleware
- * because a header added to a web `Response` makes `@hono/node-server` build, sort and copy a
- * `Headers` object for every answer (ADR 017 has the figures).
+ * The answer's own headers win over the edge's (a route's own `Cache-Control`, say). They are added
+ * here rather than by Hono middleware because a header added to a web `Response` makes
+ * `@hono/node-server` build, sort and copy a `Headers` object for every answer (ADR 017 has the
+ * figures).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -59,30 +59,25 @@ export interface EdgeOptions {
 }
 
 /**
- * Wraps a `node:http` listener (`server/src/listener.ts` puts it outermost).
+ * Wraps a `node:http` listener (`server/src/listener.ts` puts it outermost): gives each request its
+ * id, which the answer's head carries (`edgeResponse`).
  * @example
- * const server = createServer(edge({ logger, trustedProxies: 0 })(getRequestListener(app.fetch)));
+ * const server = createServer(
+ *   { ServerResponse: edgeResponse(() => draining) },
+ *   edge({ logger, trustedProxies: 0 })(getRequestListener(app.fetch)),
+ * );
  */
 export function edge(options: EdgeOptions): (listener: RequestListener) => RequestListener {
-  const security = Object.entries(SECURITY_HEADERS);
   let warned = options.trustedProxies > 0;
   return (listener) => (request, response) => {
     const given = request.headers['x-request-id'];
-    const id =
+    (request as Tagged)[REQUEST_ID] =
       typeof given === 'string' &&
       given.length > 0 &&
       given.length <= MAX_REQUEST_ID_LENGTH &&
       !UNSAFE_REQUEST_ID.test(given)
         ? given
         : randomUUID();
-    (request as Tagged)[REQUEST_ID] = id;
-    response.setHeader('X-Request-Id', id);
-    for (const [name, value] of security) response.setHeader(name, value);
-    // API answers are per account: no shared cache may keep them unless a route says otherwise.
-    // Every answer, not only those under /api, so that no spelling of a path (`/%61pi/…`,
-    // `/./api/…`) that reaches the API without looking like it escapes (the server serves no
-    // static files: nothing else wants caching).
-    response.setHeader('Cache-Control', 'no-store');
     if (!warned && request.headers['x-forwarded-for'] !== undefined) {
       warned = true;
       options.logger.warn(
@@ -95,45 +90,73 @@ export function edge(options: EdgeOptions): (listener: RequestListener) => Reque
 }
 
 /**
- * The `ServerResponse` class for `createServer`: while `isDraining()`, an answer carries
- * `Connection: close` and Node closes its connection after it, so no client reuses a socket that is
- * about to go. Decided when the answer's head is written, so a request that was running when
- * draining began is answered that way too (its connection is not idle, and `closeIdleConnections`
- * would leave it open).
+ * The headers of every answer that it does not give itself. API answers are per account: no shared
+ * cache may keep them unless a route says otherwise. Every answer, not only those under /api, so
+ * that no spelling of a path (`/%61pi/…`, `/./api/…`) that reaches the API without looking like it
+ * escapes (the server serves no static files: nothing else wants caching).
  */
-export function drainingResponse(isDraining: () => boolean) {
-  return class DrainingAwareResponse extends ServerResponse {
+const EDGE_HEADERS = Object.entries({ ...SECURITY_HEADERS, 'Cache-Control': 'no-store' }).map(
+  ([name, value]) => ({ name, lower: name.toLowerCase(), value }),
+);
+
+type HeadersArgument = OutgoingHttpHeaders | OutgoingHttpHeader[] | undefined;
+
+/**
+ * The `ServerResponse` class for `createServer`. When an answer's head is written, it adds the
+ * request id (from `edge`), the security headers and `Cache-Control: no-store`, unless the answer
+ * gives them itself; and, while `isDraining()`, `Connection: close`, so that Node closes the
+ * connection after the answer and no client reuses a socket that is about to go. Decided at the
+ * head, so a request that was running when draining began is answered that way too (its connection
+ * is not idle, and `closeIdleConnections` would leave it open).
+ *
+ * Added to the head's own headers rather than set one by one with `setHeader` before the application
+ * runs: that built Node's table of headers, a dozen entries, for every answer (ADR 017).
+ */
+export function edgeResponse(isDraining: () => boolean) {
+  return class EdgeResponse extends ServerResponse {
     // Node writes every head through writeHead (`end()` without one calls it too).
     override writeHead(
       statusCode: number,
-      reasonOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
-      headers?: OutgoingHttpHeaders | OutgoingHttpHeader[],
+      reasonOrHeaders?: string | HeadersArgument,
+      headers?: HeadersArgument,
     ): this {
-      if (isDraining() && !this.headersSent) {
-        this.setHeader('Connection', 'close');
-        // Headers given here win over setHeader's: no `Connection: keep-alive` among them now.
-        reasonOrHeaders = withoutConnection(reasonOrHeaders);
-        headers = withoutConnection(headers);
-      }
-      // Node takes (status, headers) and (status, reason, headers), and a missing reason too.
-      return super.writeHead(statusCode, reasonOrHeaders as string, headers);
+      if (this.headersSent) return super.writeHead(statusCode, reasonOrHeaders as string, headers);
+      // Node takes (status, headers), (status, reason, headers) and (status, undefined, headers).
+      const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined;
+      const given = headers ?? (reason === undefined ? (reasonOrHeaders as HeadersArgument) : undefined);
+      const head = withEdgeHeaders(this, given, isDraining());
+      return reason === undefined
+        ? super.writeHead(statusCode, head)
+        : super.writeHead(statusCode, reason, head);
     }
   };
 }
 
-/** `headers` without a Connection header (writeHead's object and flat-array forms). */
-function withoutConnection<T>(headers: T): T {
-  if (Array.isArray(headers)) {
-    const kept: unknown[] = [];
-    for (let i = 0; i < headers.length; i += 2) {
-      if (String(headers[i]).toLowerCase() !== 'connection') kept.push(headers[i], headers[i + 1]);
-    }
-    return kept as T;
+/**
+ * `given` (writeHead's object, flat-array or array-of-pairs form) as a flat array, followed by the
+ * edge's headers that neither it nor an earlier `setHeader` names; while draining, its Connection
+ * header gives way to `Connection: close`.
+ */
+function withEdgeHeaders(response: ServerResponse, given: HeadersArgument, draining: boolean) {
+  const head: OutgoingHttpHeader[] = [];
+  const named = response.getHeaderNames();
+  const add = (name: OutgoingHttpHeader | undefined, value: OutgoingHttpHeader | undefined) => {
+    const lower = String(name).toLowerCase();
+    if (draining && lower === 'connection') return;
+    named.push(lower);
+    head.push(name as string, value as string);
+  };
+  if (Array.isArray(given)) {
+    if (Array.isArray(given[0])) for (const [name, value] of given as unknown as string[][]) add(name, value);
+    else for (let i = 0; i < given.length; i += 2) add(given[i], given[i + 1]);
+  } else if (given) {
+    for (const name in given) add(name, given[name]);
   }
-  if (headers && typeof headers === 'object') {
-    return Object.fromEntries(
-      Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'connection'),
-    ) as T;
+  const requestId = (response.req as Tagged | undefined)?.[REQUEST_ID];
+  if (requestId !== undefined && !named.includes('x-request-id')) head.push('X-Request-Id', requestId);
+  for (const header of EDGE_HEADERS) {
+    if (!named.includes(header.lower)) head.push(header.name, header.value);
   }
-  return headers;
+  if (draining) head.push('Connection', 'close');
+  return head;
 }
