@@ -29,7 +29,11 @@ export interface Database {
   run<T>(work: (sql: Sql) => Promise<T>): Promise<T>;
   /** How many `run` calls have not settled yet. */
   inFlight(): number;
-  end(): Promise<void>;
+  /**
+   * Closes the pool once its running queries finish, or after `timeoutSeconds`, cancelling them.
+   * @default 5 seconds
+   */
+  end(timeoutSeconds?: number): Promise<void>;
 }
 
 /** Seconds before the next reconnection attempt: 25 ms doubling per failure, at most 0.5 s, jittered. */
@@ -67,6 +71,6 @@ export function createDatabase(options: DatabaseOptions): Database {
       }
     },
     inFlight: () => inFlight,
-    end: () => sql.end({ timeout: 5 }),
+    end: (timeoutSeconds = 5) => sql.end({ timeout: timeoutSeconds }),
   };
 }

@@ -9,7 +9,10 @@
  */
 import cluster from 'node:cluster';
 import { enableShippedCompileCache } from '#src/compile-cache.ts';
+import { exitOnStopSignalWhileStarting } from '#src/signals.ts';
 import { heapReexecArgs, plainSizingEnv, reexec, resolveSizing } from '#src/sizing/index.ts';
+
+exitOnStopSignalWhileStarting();
 
 if (cluster.isPrimary) {
   try {

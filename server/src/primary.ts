@@ -7,17 +7,30 @@ import cluster, { type Worker } from 'node:cluster';
 import { serveClusterMetrics } from '#src/cluster-metrics.ts';
 import type { ServerEnv } from '#src/env.ts';
 import type { Logger } from '#src/logger.ts';
+import { onStopSignal, SHUTDOWN_MESSAGE } from '#src/signals.ts';
 import { heapArgs, type Sizing } from '#src/sizing/index.ts';
 
-/** What the primary sends a worker to make it drain. */
-export const SHUTDOWN_MESSAGE = 'plumb:shutdown';
+/**
+ * When the primary gives up on its workers: after more than `maxCrashes` deaths with no worker
+ * lasting `stableAfterMs` in between (a crash loop: restarting will not help). Each replacement
+ * waits twice as long as the one before, from `firstBackoffMs` up to `maxBackoffMs`; a worker that
+ * lasts starts the count and the backoff again.
+ */
+export interface CrashLimits {
+  maxCrashes: number;
+  stableAfterMs: number;
+  firstBackoffMs: number;
+  maxBackoffMs: number;
+}
 
-/** More crashes than this within {@link CRASH_WINDOW_MS} is a crash loop: restarting will not help. */
-const MAX_CRASHES = 10;
-const CRASH_WINDOW_MS = 60_000;
-const MAX_BACKOFF_MS = 10_000;
+export const CRASH_LIMITS: CrashLimits = {
+  maxCrashes: 10,
+  stableAfterMs: 60_000,
+  firstBackoffMs: 100,
+  maxBackoffMs: 10_000,
+};
 
-export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing): void {
+export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing, limits = CRASH_LIMITS): void {
   cluster.setupPrimary({ execArgv: heapArgs(process.execArgv, sizing) });
   const workerEnv = {
     PLUMB_WORKER_SIZING: JSON.stringify(sizing),
@@ -26,35 +39,54 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing): vo
   serveClusterMetrics();
 
   let stopping = false;
-  const crashes: number[] = [];
-  const fork = () => cluster.fork(workerEnv);
+  /** Set when a worker exits other than cleanly during the drain: the primary then exits 1. */
+  let unclean = false;
+  let crashes = 0;
+  const fork = () => {
+    const worker = cluster.fork(workerEnv);
+    const stable = setTimeout(() => (crashes = 0), limits.stableAfterMs).unref();
+    worker.once('exit', () => clearTimeout(stable));
+  };
+  const live = () => Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+  const stopWhenAllGone = () => {
+    if (live().length > 0) return;
+    if (unclean) logger.error('stopped; a worker did not drain cleanly (see above)');
+    else logger.info('stopped');
+    process.exit(unclean ? 1 : 0);
+  };
 
   cluster.on('exit', (worker: Worker, code, signal) => {
-    if (stopping) return;
-    const now = Date.now();
-    crashes.push(now);
-    while (crashes.length > 0 && (crashes[0] ?? now) < now - CRASH_WINDOW_MS) crashes.shift();
-    if (crashes.length > MAX_CRASHES) {
+    if (stopping) {
+      if (code !== 0) {
+        unclean = true;
+        logger.error({ workerPid: worker.process.pid, code, signal }, 'worker exited while draining');
+      }
+      stopWhenAllGone();
+      return;
+    }
+    crashes++;
+    if (crashes > limits.maxCrashes) {
       logger.fatal(
-        { crashes: crashes.length, windowMs: CRASH_WINDOW_MS },
+        { crashes, stableAfterMs: limits.stableAfterMs },
         'workers keep crashing; giving up (see the errors above)',
       );
       stopping = true;
-      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGKILL');
+      for (const other of live()) other.process.kill('SIGKILL');
       process.exit(1);
     }
-    const backoffMs = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (crashes.length - 1));
+    const backoffMs = Math.min(limits.maxBackoffMs, limits.firstBackoffMs * 2 ** (crashes - 1));
     logger.error(
-      { pid: worker.process.pid, code, signal, restartInMs: backoffMs },
+      { workerPid: worker.process.pid, code, signal, crashes, restartInMs: backoffMs },
       'worker died; replacing it',
     );
+    // Not unref'd: when every worker is dead, this timer is what keeps the primary alive.
     setTimeout(() => {
       if (!stopping) fork();
-    }, backoffMs).unref();
+    }, backoffMs);
   });
 
   const stop = (signal: NodeJS.Signals) => {
-    const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+    const workers = live();
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now');
       for (const worker of workers) worker.process.kill('SIGKILL');
@@ -66,23 +98,15 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing): vo
     const deadline = setTimeout(
       () => {
         logger.error('workers did not stop in time; killing them');
-        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+        for (const worker of live()) worker.process.kill('SIGKILL');
         process.exit(1);
       },
       env.SHUTDOWN_DELAY_MS + env.SHUTDOWN_TIMEOUT_MS + 5_000,
     );
     deadline.unref();
-    const check = () => {
-      if (Object.keys(cluster.workers ?? {}).length === 0) {
-        logger.info('stopped');
-        process.exit(0);
-      }
-    };
-    cluster.on('exit', check);
-    check();
+    stopWhenAllGone();
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  onStopSignal(stop);
 
   for (let i = 0; i < sizing.workers; i++) fork();
 }

@@ -281,6 +281,50 @@ describe('the server process', () => {
     }
   });
 
+  it('exits 0 soon after SHUTDOWN_TIMEOUT_MS with a request stuck in the database, with two workers', async () => {
+    const { child, base, output } = await startServer(db, {
+      WEB_CONCURRENCY: '2',
+      SHUTDOWN_DELAY_MS: '0',
+      SHUTDOWN_TIMEOUT_MS: '1000',
+    });
+    const cookie = await signedInCookie(base);
+    const created = await fetch(`${base}/api/notes`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'locked', body: '' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    // Another session holds the note's row: the change below waits for it until the drain ends it.
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    const locker = await sql.reserve();
+    try {
+      await locker`begin`;
+      await locker`select id from notes where id = ${id} for update`;
+      const stuck = fetch(`${base}/api/notes/${id}`, {
+        method: 'PATCH',
+        headers: { cookie, 'content-type': 'application/json', 'if-match': '"1"' },
+        body: JSON.stringify({ title: 'changed' }),
+      }).then(
+        (response) => `status ${response.status}`,
+        (error: { cause?: { code?: string } }) => error.cause?.code ?? String(error),
+      );
+      await sleep(300); // the change is waiting for the lock
+      const signalled = Date.now();
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'exit');
+      const tookMs = Date.now() - signalled;
+
+      // The primary allows SHUTDOWN_TIMEOUT_MS + 5 s; the worker's drain must end inside it.
+      expect(code, output()).toBe(0);
+      expect(tookMs).toBeLessThan(1_000 + 3_000);
+      expect(await stuck).toMatch(/ECONNRESET|UND_ERR_SOCKET|other side closed/);
+    } finally {
+      await locker`rollback`.catch(() => {});
+      locker.release();
+      await sql.end();
+    }
+  });
+
   it('replaces a worker killed with SIGKILL and keeps answering', async () => {
     const { child, base, output } = await startServer(db, { WEB_CONCURRENCY: '2' });
     const cookie = await signedInCookie(base);

@@ -12,7 +12,7 @@ import type { ServerEnv } from '#src/env.ts';
 import { createAppServer } from '#src/listener.ts';
 import type { Logger } from '#src/logger.ts';
 import { admission } from '#src/middleware/admission/index.ts';
-import { SHUTDOWN_MESSAGE } from '#src/primary.ts';
+import { onStopSignal, SHUTDOWN_MESSAGE } from '#src/signals.ts';
 import type { Sizing } from '#src/sizing/index.ts';
 import { APP_NAME, APP_VERSION } from '#src/version.ts';
 
@@ -114,12 +114,13 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
       logger.warn('requests still in flight after SHUTDOWN_TIMEOUT_MS; closing their connections');
       server.closeAllConnections();
     }
-    await db.end();
+    // After the timeout, what still runs is cancelled at once: the primary allows the drain a few
+    // seconds more than SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS, not another five.
+    await db.end(finished ? 5 : 0);
     logger.info('stopped');
     process.exit(0);
   };
-  process.on('SIGTERM', () => void drain('SIGTERM'));
-  process.on('SIGINT', () => void drain('SIGINT'));
+  onStopSignal((signal) => void drain(signal));
   // The primary asks over IPC, not with a signal: after Ctrl-C a worker has the terminal's SIGINT
   // already, and a second signal means "exit now".
   process.on('message', (message: { type?: string }) => {

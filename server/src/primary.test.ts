@@ -1,0 +1,101 @@
+/**
+ * The cluster primary as a process (`primary.fixture.ts`: the real primary over stand-in workers):
+ * replacing dead workers with backoff, giving up on a crash loop, and its exit code after a drain.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CrashLimits } from '#src/primary.ts';
+
+const fixture = fileURLToPath(new URL('./primary.fixture.ts', import.meta.url));
+const running: ReturnType<typeof spawn>[] = [];
+afterEach(() => {
+  for (const child of running.splice(0)) child.kill('SIGKILL');
+});
+
+/** The fixture's primary, with its log lines as they come. */
+function startPrimary(env: { limits: CrashLimits; lifeMs?: number; drainExit?: number }) {
+  const child = spawn(process.execPath, [fixture], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      PLUMB_TEST_LIMITS: JSON.stringify(env.limits),
+      ...(env.lifeMs === undefined ? {} : { PLUMB_TEST_LIFE_MS: String(env.lifeMs) }),
+      ...(env.drainExit === undefined ? {} : { PLUMB_TEST_DRAIN_EXIT: String(env.drainExit) }),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const lines = () =>
+    output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: string; msg: string; [field: string]: unknown });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  return { child, lines, output: () => output, exited };
+}
+
+/** Resolves once `count` workers have come up since the start. */
+async function workersUp(primary: ReturnType<typeof startPrimary>, count: number) {
+  const deadline = Date.now() + 10_000;
+  while (primary.lines().filter((line) => line.msg === 'worker up').length < count) {
+    if (Date.now() > deadline) throw new Error(`${count} workers did not come up:\n${primary.output()}`);
+    await sleep(10);
+  }
+}
+
+type Line = ReturnType<ReturnType<typeof startPrimary>['lines']>[number];
+const died = (lines: Line[]) => lines.filter((line) => line.msg === 'worker died; replacing it');
+
+describe('the cluster primary', () => {
+  it('replaces workers that all die at once, each time later, and gives up with exit 1 on a crash loop', async () => {
+    const primary = startPrimary({
+      limits: { maxCrashes: 4, stableAfterMs: 60_000, firstBackoffMs: 20, maxBackoffMs: 100 },
+      lifeMs: 0,
+    });
+    const code = await Promise.race([primary.exited, sleep(10_000).then(() => 'still running')]);
+
+    expect(code, primary.output()).toBe(1);
+    // Both workers die at once, then each replacement: four replaced, the fifth death gives up.
+    expect(died(primary.lines()).map((line) => line.restartInMs)).toEqual([20, 40, 80, 100]);
+    expect(primary.lines().at(-1)).toMatchObject({
+      level: 'fatal',
+      msg: 'workers keep crashing; giving up (see the errors above)',
+      crashes: 5,
+    });
+  });
+
+  it('keeps replacing workers that each last a while, and drains the rest with exit 0', async () => {
+    const primary = startPrimary({
+      limits: { maxCrashes: 2, stableAfterMs: 100, firstBackoffMs: 20, maxBackoffMs: 100 },
+      lifeMs: 250,
+    });
+    await workersUp(primary, 10);
+    expect(primary.child.exitCode, primary.output()).toBeNull();
+    const deaths = died(primary.lines());
+    // Every ~300 ms both workers die together; each pair was replaced after 20 and 40 ms, since
+    // workers that lasted 100 ms started the count again.
+    expect(deaths.length).toBeGreaterThanOrEqual(8);
+    expect(new Set(deaths.map((line) => line.restartInMs))).toEqual(new Set([20, 40]));
+
+    primary.child.kill('SIGTERM');
+    expect(await primary.exited, primary.output()).toBe(0);
+    expect(primary.lines().at(-1)).toMatchObject({ level: 'info', msg: 'stopped' });
+  });
+
+  it('exits 1 after a drain in which a worker failed', async () => {
+    const primary = startPrimary({
+      limits: { maxCrashes: 2, stableAfterMs: 100, firstBackoffMs: 20, maxBackoffMs: 100 },
+      drainExit: 5,
+    });
+    await workersUp(primary, 2);
+    primary.child.kill('SIGTERM');
+    expect(await primary.exited, primary.output()).toBe(1);
+    expect(primary.lines().filter((line) => line.msg === 'worker exited while draining')).toHaveLength(2);
+    expect(primary.lines().at(-1)).toMatchObject({ level: 'error', msg: /^stopped; a worker did not drain/ });
+  });
+});
