@@ -21,8 +21,14 @@ describe('parseEnv', () => {
     const issues = (error as EnvError).issues;
     expect(issues).toHaveLength(2);
     expect(issues[0]).toMatch(/^DATABASE_URL: must be a postgres:\/\//);
-    expect(issues[1]).toMatch(/^MIGRATE_LOCK_TIMEOUT_MS: /);
+    expect(issues[1]).toBe('MIGRATE_LOCK_TIMEOUT_MS: must be a number');
     expect((error as Error).message).not.toContain('secret-password');
+  });
+
+  it('says a number must be a whole one', () => {
+    expect(() =>
+      parseEnv(dbEnvSchema, { DATABASE_URL: 'postgres://x', MIGRATE_LOCK_TIMEOUT_MS: '1500.5' }),
+    ).toThrow(/^Invalid environment:\n {2}- MIGRATE_LOCK_TIMEOUT_MS: must be a whole number$/);
   });
 
   it('says a required variable is missing', () => {

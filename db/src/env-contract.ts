@@ -59,12 +59,20 @@ export function parseEnv<S extends z.ZodType>(
 ): z.output<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => {
-    const name = issue.path.join('.') || '(environment)';
-    const missing = issue.code === 'invalid_type' && issue.input === undefined;
-    return `${name}: ${missing ? 'is required but not set' : issue.message}`;
-  });
+  const issues = result.error.issues.map(
+    (issue) => `${issue.path.join('.') || '(environment)'}: ${problemOf(issue, env)}`,
+  );
   throw new EnvError(issues);
+}
+
+/** What is wrong with a variable, in words for whoever sets it. */
+function problemOf(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
+  if (issue.code !== 'invalid_type') return issue.message;
+  // From the environment itself: zod 4 leaves an issue's input out unless asked to.
+  if (env[String(issue.path[0])] === undefined) return 'is required but not set';
+  if (issue.expected === 'number') return 'must be a number';
+  if (issue.expected === 'int') return 'must be a whole number';
+  return issue.message;
 }
 
 /**

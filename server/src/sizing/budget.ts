@@ -38,10 +38,11 @@ export const DEFAULT_MAX_CONNECTIONS = 100;
 /** `SERVER_REPLICAS` when unset. */
 export const DEFAULT_REPLICAS = 1;
 
-/** The most worker processes per replica that can each have one connection. */
-export function maxWorkersForBudget(input: Omit<BudgetInput, 'workers' | 'poolMax'>): number {
+/** The most worker processes per replica that can each have a pool of `poolMax` (default 1) connections. */
+export function maxWorkersForBudget(input: Omit<BudgetInput, 'workers'>): number {
   const fixed = (input.migrate ?? 1) + (input.backup ?? 1) + (input.reserve ?? 5);
-  return Math.floor((input.maxConnections - fixed) / (input.replicas * (1 + (input.maxSurge ?? 1))));
+  const perWorker = input.replicas * (1 + (input.maxSurge ?? 1)) * (input.poolMax ?? 1);
+  return Math.floor((input.maxConnections - fixed) / perWorker);
 }
 
 /** Raised when not even one connection per worker fits; the message says what to change. */

@@ -113,14 +113,23 @@ export function decideSizing(input: SizingInput): Sizing {
   const memoryMb = Math.floor(input.memoryBytes / MiB);
   const uvThreadpoolSize = input.overrides.uvThreadpoolSize ?? 4;
   if (heapFor(memoryMb, 1, uvThreadpoolSize) < MIN_HEAP_MB) {
+    let neededMb = memoryMb;
+    while (heapFor(neededMb, 1, uvThreadpoolSize) < MIN_HEAP_MB) neededMb++;
     throw new SizingError(
-      `${memoryMb} MiB of memory is too little for even one worker (it needs a ${MIN_HEAP_MB} MiB heap plus ` +
-        `${besidesHeapMb(memoryMb, uvThreadpoolSize)} MiB besides). Give the container more memory` +
+      `${memoryMb} MiB of memory is too little for even one worker: it needs at least ${neededMb} MiB ` +
+        `(a ${MIN_HEAP_MB} MiB heap, and ${besidesHeapMb(neededMb, uvThreadpoolSize)} MiB for the rest of ` +
+        `the process and ${uvThreadpoolSize} password hashes at once). ` +
+        (input.memorySource === 'MEMORY_LIMIT' ? 'Raise MEMORY_LIMIT' : 'Give the container more memory') +
         (input.overrides.uvThreadpoolSize ? ' or lower UV_THREADPOOL_SIZE.' : '.'),
     );
   }
+  // Counted up to the most workers asked for or worth having: a huge memory limit is not a long loop.
+  const byCpu = Math.max(1, Math.floor(input.cpu));
+  const asked = Math.max(byCpu, input.overrides.workers ?? 0);
   let maxByMemory = 1;
-  while (heapFor(memoryMb, maxByMemory + 1, uvThreadpoolSize) >= MIN_HEAP_MB) maxByMemory++;
+  while (maxByMemory < asked && heapFor(memoryMb, maxByMemory + 1, uvThreadpoolSize) >= MIN_HEAP_MB) {
+    maxByMemory++;
+  }
 
   let workers: number;
   let workersSource: Sizing['source']['workers'];
@@ -134,8 +143,11 @@ export function decideSizing(input: SizingInput): Sizing {
     workers = input.overrides.workers;
     workersSource = 'WEB_CONCURRENCY';
   } else {
-    const byCpu = Math.max(1, Math.floor(input.cpu));
-    const byConnections = Math.max(1, maxWorkersForBudget(input.budget));
+    // A pool pinned by DB_POOL_MAX leaves room for fewer workers than pools of one would.
+    const byConnections = Math.max(
+      1,
+      maxWorkersForBudget({ ...input.budget, poolMax: input.overrides.poolMax }),
+    );
     workers = Math.min(byCpu, maxByMemory, byConnections);
     workersSource = workers === byCpu ? 'cpu' : workers === maxByMemory ? 'memory' : 'connections';
   }

@@ -6,7 +6,7 @@ import { parseEnv } from '@plumb/db/env-contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverEnvSchema } from '#src/env.ts';
 import { connectionBudget } from '#src/sizing/budget.ts';
-import { decideSizing, MIN_HEAP_MB, type SizingInput } from '#src/sizing/decide.ts';
+import { decideSizing, MAX_HEAP_MB, MIN_HEAP_MB, type SizingInput } from '#src/sizing/decide.ts';
 import { detectResources } from '#src/sizing/detect.ts';
 import { heapArgs, heapReexecArgs, plainSizingEnv, resolveSizing } from '#src/sizing/index.ts';
 
@@ -198,8 +198,27 @@ describe('deciding', () => {
     );
   });
 
-  it('refuses a container too small for one worker', () => {
-    expect(() => decideSizing(input({ memoryBytes: 200 * MiB }))).toThrow(/200 MiB of memory is too little/);
+  it('refuses a container too small for one worker, saying how much one needs', () => {
+    expect(() => decideSizing(input({ memoryBytes: 200 * MiB }))).toThrow(
+      /^200 MiB of memory is too little for even one worker: it needs at least \d+ MiB .*Give the container more memory\.$/,
+    );
+    let message = '';
+    try {
+      decideSizing(input({ memoryBytes: 240 * MiB, memorySource: 'MEMORY_LIMIT' }));
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/Raise MEMORY_LIMIT\.$/);
+    const neededMb = Number(/at least (\d+) MiB/.exec(message)?.[1]);
+    expect(decideSizing(input({ cpu: 1, memoryBytes: neededMb * MiB })).heapMb).toBe(MIN_HEAP_MB);
+    expect(() => decideSizing(input({ cpu: 1, memoryBytes: (neededMb - 1) * MiB }))).toThrow(/too little/);
+  });
+
+  it('decides at once for any memory limit, however large', () => {
+    expect(decideSizing(input({ cpu: 4, memoryBytes: 2 ** 60 }))).toMatchObject({
+      workers: 4,
+      heapMb: MAX_HEAP_MB,
+    });
   });
 
   it('sizes the pool from the connection budget, and honours DB_POOL_MAX only when it fits', () => {
@@ -217,6 +236,19 @@ describe('deciding', () => {
     expect(() => decideSizing(input({ overrides: { poolMax: 50 } }))).toThrow(
       /A pool of 50 per worker does not fit/,
     );
+  });
+
+  it('runs fewer workers than CPUs when a pinned DB_POOL_MAX would not fit the budget with more', () => {
+    const pinned = (cpu: number) =>
+      decideSizing(input({ cpu, memoryBytes: 16 * GiB, overrides: { poolMax: 10 } }));
+    expect(pinned(4)).toMatchObject({ workers: 4, poolMax: 10, source: { workers: 'cpu' } });
+    // floor((100 - 7) / (2 × 10)) = 4 workers: the same settings still start on a bigger machine.
+    expect(pinned(8)).toMatchObject({
+      workers: 4,
+      poolMax: 10,
+      source: { workers: 'connections' },
+      connections: { peak: 87, maxConnections: 100 },
+    });
   });
 
   it('refuses a budget below one connection per worker', () => {
@@ -270,7 +302,7 @@ describe('refusing bad overrides at start', () => {
     ['MEMORY_LIMIT', '1Mi'],
     ['UV_THREADPOOL_SIZE', '0'],
   ])('%s=%s', (name, value) => {
-    expect(bad(name, value)).toThrow(new RegExp(`${name}: `));
+    expect(bad(name, value)).toThrow(new RegExp(`${name}: (?!is required but not set)`));
   });
 });
 
