@@ -10,7 +10,7 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ import { hashPassword } from '#src/auth/passwords.ts';
 import { sessionHashOf } from '#src/auth/sessions.ts';
 import type { Database } from '#src/database.ts';
 import { notesRepository } from '#src/notes/repository.ts';
-import { heapArgs } from '#src/sizing/index.ts';
+import { heapArgs, MAX_POOL_PER_WORKER } from '#src/sizing/index.ts';
 import { median } from '../../scripts/stats.ts';
 
 const { values: args } = parseArgs({
@@ -65,10 +65,15 @@ async function main() {
   }
 
   const dir = await mkdtemp(join(os.tmpdir(), 'plumb-bench-'));
+  const cpus = os.availableParallelism();
   const pg = await startEmbeddedPostgres({
     dataDir: join(dir, 'data'),
     persistent: false,
-    settings: { max_connections: 200, shared_buffers: '512MB', synchronous_commit: 'off' },
+    settings: {
+      max_connections: maxConnectionsFor(cpus),
+      shared_buffers: '512MB',
+      synchronous_commit: 'off',
+    },
   });
   try {
     await pg.createDatabase('bench');
@@ -76,12 +81,12 @@ async function main() {
     await migrate({ url });
     const { token } = await seed(url);
     const statement = await notesListStatement(url, token);
+    const postmaster = await postmasterOf(url);
     const cookie = `plumb_session=${token}`;
     if (args.soak) {
       await soak(url, cookie, Number(args.soak), Number(args.workers));
       return;
     }
-    const cpus = os.availableParallelism();
     const results: Record<string, unknown> = {
       date: new Date().toISOString(),
       node: process.version,
@@ -93,6 +98,8 @@ async function main() {
       runs: [] as unknown[],
     };
     const runs = results.runs as unknown[];
+    // Saved as each part finishes, so that a failure later keeps what was measured.
+    const save = () => writeFile(join(resultsDir, 'bench.json'), `${JSON.stringify(results, null, 2)}\n`);
 
     for (const workers of [...new Set([1, cpus])]) {
       // All three servers up at once, their runs alternating: whatever else the machine does then
@@ -115,12 +122,12 @@ async function main() {
       log(`warming each server up: ${WARM_UP_SECONDS} s of the notes list`);
       for (const server of started)
         await autocannon(`${server.base}/api/notes?limit=20`, cookie, WARM_UP_SECONDS);
-      const health = await load(`${ours.base}/healthz`, '', ours.pid);
+      const health = await load(`${ours.base}/healthz`, '', ours.pid, postmaster);
       for (let i = 0; i < ROUNDS; i++) {
         // Each round starts with another server: none always runs right after its own warm-up.
         const first = i % started.length;
         for (const server of [...started.slice(first), ...started.slice(0, first)]) {
-          server.runs.push(await load(`${server.base}/api/notes?limit=20`, cookie, server.pid));
+          server.runs.push(await load(`${server.base}/api/notes?limit=20`, cookie, server.pid, postmaster));
         }
       }
       const rss = new Map(started.map((server) => [server, rssOf(server.pid)]));
@@ -158,6 +165,7 @@ async function main() {
           cpuRatio: round(of(under).cpuUsPerRequest.server / of(over).cpuUsPerRequest.server, 3),
         });
       }
+      await save();
     }
 
     const ceiling = pgbench(url, statement);
@@ -175,7 +183,7 @@ async function main() {
       results.oursOverPgbench = round(best / ceiling.tps, 3);
     }
     results.coldStart = await coldStart(url);
-    await writeFile(join(resultsDir, 'bench.json'), `${JSON.stringify(results, null, 2)}\n`);
+    await save();
     printTable(results);
   } finally {
     for (const child of children) child.kill('SIGKILL');
@@ -338,6 +346,15 @@ async function stop(child: ChildProcess) {
   children.delete(child);
 }
 
+/**
+ * PostgreSQL's max_connections for the run, which the API is told (DB_MAX_CONNECTIONS): the three
+ * servers run at once with a pool per worker, for as many workers as CPUs, and a few more for the
+ * seeding and the statement's plan. pgbench runs after them.
+ */
+function maxConnectionsFor(cpus: number): number {
+  return Math.max(200, 3 * cpus * MAX_POOL_PER_WORKER + 20, CONNECTIONS + 20);
+}
+
 /** The environment every server this benchmark starts gets (rate limits out of the way). */
 function serverEnv(
   url: string,
@@ -351,8 +368,8 @@ function serverEnv(
     PORT: String(port),
     HOST: '127.0.0.1',
     WEB_CONCURRENCY: String(workers),
-    DB_MAX_CONNECTIONS: '200',
-    DB_POOL_MAX: '10',
+    DB_MAX_CONNECTIONS: String(maxConnectionsFor(os.availableParallelism())),
+    DB_POOL_MAX: String(MAX_POOL_PER_WORKER),
     SHUTDOWN_DELAY_MS: '0',
     AUTH_RATE_LIMIT_IP_MAX: '1000000',
     AUTH_RATE_LIMIT_ACCOUNT_MAX: '1000000',
@@ -383,11 +400,11 @@ async function autocannon(url: string, cookie: string, seconds: number) {
  * A warm-up, then the measured run of `server` (a process and its children). CPU time per request
  * is the steadier figure on a shared machine: throughput moves with whatever else runs.
  */
-async function load(url: string, cookie: string, server: number): Promise<Load> {
+async function load(url: string, cookie: string, server: number, postmaster: number): Promise<Load> {
   await autocannon(url, cookie, 2);
-  const before = { server: cpuTicks(treeOf(server)), database: cpuTicks(postgresPids()) };
+  const before = { server: cpuTicks(treeOf(server)), database: cpuTicks(treeOf(postmaster)) };
   const result = await autocannon(url, cookie, DURATION);
-  const after = { server: cpuTicks(treeOf(server)), database: cpuTicks(postgresPids()) };
+  const after = { server: cpuTicks(treeOf(server)), database: cpuTicks(treeOf(postmaster)) };
   const answered = result.requests.total;
   const perRequest = (ticks: number) => Math.round((ticks * 1e6) / CLOCK_TICKS / Math.max(1, answered));
   const measured = {
@@ -455,12 +472,15 @@ function childPids(pid: number): number[] {
   }
 }
 
-/** Every PostgreSQL process on the machine (the benchmark's own is the only one while it runs). */
-function postgresPids(): number[] {
+/** The pid of the PostgreSQL server `url` names (the parent of its backends), for its CPU time. */
+async function postmasterOf(url: string): Promise<number> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    return execFileSync('pgrep', ['-x', 'postgres'], { encoding: 'utf8' }).trim().split('\n').map(Number);
-  } catch {
-    return [];
+    const [backend] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+    const stat = readFileSync(`/proc/${backend?.pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } finally {
+    await sql.end();
   }
 }
 
@@ -517,7 +537,7 @@ function pgbench(url: string, statement: string): { tps: number; clients: number
   const script = join(resultsDir, 'notes-list.pgbench.sql');
   // pgbench reads ":MI" as a variable, even inside quotes: ':' is spliced in (PostgreSQL folds the constant).
   const query = `${statement.replace(/:(?=[A-Z])/g, "' || ':' || '")};\n`;
-  execFileSync('sh', ['-c', `cat > ${script}`], { input: query });
+  writeFileSync(script, query);
   const parsed = new URL(url);
   const run = spawnSync(
     'pgbench',
