@@ -218,7 +218,7 @@ export async function startServerProcess(options: {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const keep = (chunk: Buffer) => (output = (output + chunk).slice(-100_000));
+  const keep = (chunk: Buffer) => (output = (output + chunk).slice(-2_000_000));
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const base = `http://127.0.0.1:${port}`;
