@@ -273,10 +273,13 @@ describe('every validator catches what it is for', () => {
 
   it('a drain longer than the grace period', () => {
     const object = server();
-    (((object.spec as Obj).template as Obj).spec as Obj).terminationGracePeriodSeconds = 20;
+    const pod = ((object.spec as Obj).template as Obj).spec as Obj;
+    pod.terminationGracePeriodSeconds = 29; // 5 + 23 fits, but not the 2 s to stop after it
     expect(gracePeriodProblems(object)).toEqual([
-      'Deployment/plumb-server: preStop 5s + drain 23s ≥ grace period 20s',
+      'Deployment/plumb-server: preStop 5s + drain 23s + 2s to stop > grace period 29s',
     ]);
+    pod.terminationGracePeriodSeconds = 30;
+    expect(gracePeriodProblems(object)).toEqual([]);
   });
 
   it('a schema error (kubernetes-models)', async () => {

@@ -182,13 +182,17 @@ export function gracePeriodProblems(object: Obj): string[] {
   const delayMs = Number(env.SHUTDOWN_DELAY_MS ?? serverShutdown.delayMs);
   const timeoutMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? serverShutdown.timeoutMs);
   const grace = Number(pod.terminationGracePeriodSeconds ?? 30);
-  const needed = preStop + (delayMs + timeoutMs) / 1000;
-  return needed < grace
+  const needed = preStop + (delayMs + timeoutMs) / 1000 + STOP_AFTER_DRAIN_S;
+  return needed <= grace
     ? []
     : [
-        `${name(object)}: preStop ${preStop}s + drain ${(delayMs + timeoutMs) / 1000}s ≥ grace period ${grace}s`,
+        `${name(object)}: preStop ${preStop}s + drain ${(delayMs + timeoutMs) / 1000}s + ` +
+          `${STOP_AFTER_DRAIN_S}s to stop > grace period ${grace}s`,
       ];
 }
+
+/** After its drain, a server closes its pool and exits: the grace period must leave it this long. */
+const STOP_AFTER_DRAIN_S = 2;
 
 const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
 const validateBlueprint = ajv.compile(RENDER_BLUEPRINT_SCHEMA);
