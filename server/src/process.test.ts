@@ -123,7 +123,9 @@ describe('the server process', () => {
       MEMORY_LIMIT: '2Gi',
       CPU_LIMIT: '2',
     });
-    const info = (await (await fetch(`${base}/api/info`)).json()) as { sizing: Record<string, unknown> };
+    const info = (await (await fetch(`${base}/api/info`)).json()) as {
+      sizing: { detected: { cpu: number; memoryBytes: number }; semiSpaceMb: number; heapMb: number };
+    };
     expect(info.sizing).toMatchObject({
       cpu: 2,
       memoryBytes: 2 * 1024 ** 3,
@@ -131,6 +133,10 @@ describe('the server process', () => {
       poolMax: 10,
       source: { cpu: 'CPU_LIMIT', memory: 'MEMORY_LIMIT', workers: 'WEB_CONCURRENCY', poolMax: 'budget' },
     });
+    // What the overrides replaced is shown too: this machine's own numbers.
+    expect(info.sizing.detected.cpu).toBeGreaterThanOrEqual(1);
+    expect(info.sizing.detected.memoryBytes).toBeGreaterThan(0);
+    expect(info.sizing.detected.memoryBytes).not.toBe(2 * 1024 ** 3);
     const pids = workerPids(child.pid as number);
     expect(pids).toHaveLength(2);
     // /metrics answers for the listening workers, whichever one serves it (the other may still be

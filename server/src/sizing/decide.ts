@@ -83,6 +83,11 @@ export interface Sizing {
   };
   /** Connections this service may hold at the worst moment, and the cap they must fit under. */
   connections: { peak: number; maxConnections: number };
+  /**
+   * What detection found, which CPU_LIMIT and MEMORY_LIMIT replace (`resolveSizing` adds it; the
+   * pure decision does not know it).
+   */
+  detected?: { cpu: number; memoryBytes: number };
 }
 
 /** A sizing that cannot work; the message says what to change. */

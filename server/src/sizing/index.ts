@@ -27,7 +27,7 @@ type SizingEnv = Pick<
 export function resolveSizing(env: SizingEnv, detect: DetectOptions = {}): Sizing {
   const detected = detectResources(detect);
   try {
-    return decideSizing({
+    const decided = decideSizing({
       cpu: env.CPU_LIMIT ?? detected.cpu,
       cpuSource: env.CPU_LIMIT === undefined ? detected.cpuSource : 'CPU_LIMIT',
       memoryBytes: env.MEMORY_LIMIT ?? detected.memoryBytes,
@@ -39,6 +39,7 @@ export function resolveSizing(env: SizingEnv, detect: DetectOptions = {}): Sizin
       },
       budget: { maxConnections: env.DB_MAX_CONNECTIONS, replicas: env.SERVER_REPLICAS },
     });
+    return { ...decided, detected: { cpu: detected.cpu, memoryBytes: detected.memoryBytes } };
   } catch (error) {
     if (error instanceof BudgetError) throw new SizingError(error.message);
     throw error;
