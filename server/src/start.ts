@@ -37,10 +37,9 @@ if (cluster.isWorker) {
     const { startPrimary } = await import('#src/primary.ts');
     startPrimary(env, logger, sizing);
   } else {
-    // One worker runs without a primary. A heap limit is given at start: when V8's own default is
-    // larger than the decided heap, this same process re-executes once with the flag (main.ts
-    // usually did that already, before this module loaded). When the default already fits, there
-    // is no second boot.
+    // One worker runs without a primary. Heap limits are given at start: started without them, this
+    // same process re-executes once with them (main.ts usually did that already, before this module
+    // loaded).
     const args = heapReexecArgs(sizing);
     try {
       if (args) reexec(args, sizing);

@@ -285,6 +285,9 @@ describe.runIf(available || process.env.CI === 'true')('the three images', () =>
       expect(info.sizing.source.cpu).toMatch(/^cgroup/);
       expect(info.sizing.source.memory).toMatch(/^cgroup/);
       expect(info.sizing.heapMb).toBeLessThan(512);
+      // The heap it reports is the one in effect: PID 1 runs with the decided limit, not V8's default.
+      const { stdout: commandLine } = await podman(['exec', server, 'cat', '/proc/1/cmdline']);
+      expect(commandLine.split('\0')).toContain(`--max-old-space-size=${info.sizing.heapMb}`);
     });
 
     it('both containers report healthy through their own HEALTHCHECK', async () => {

@@ -1,5 +1,4 @@
 /** @module Sizing from the environment: detect the container, apply the operator's overrides, decide. */
-import { getHeapStatistics } from 'node:v8';
 import type { ServerEnv } from '#src/env.ts';
 import { BudgetError, DEFAULT_MAX_CONNECTIONS, DEFAULT_REPLICAS } from '#src/sizing/budget.ts';
 import { decideSizing, type Sizing, SizingError, START_SEMI_SPACE_MB } from '#src/sizing/decide.ts';
@@ -73,9 +72,11 @@ export function heapArgs(
 
 /**
  * The flags a process that runs one worker must re-execute itself with, or undefined: more than
- * one worker (the primary starts each with its flags), the limits already given, or V8's own default
- * heap (which Node derives from the memory it sees) no larger than the decided one. The start size
- * of the young generation alone is not worth a second boot: it saves less than one costs.
+ * one worker (the primary starts each with its flags), or the limits already given (by its own
+ * flags or NODE_OPTIONS). Also when V8's own default heap, which Node derives from the memory it
+ * sees, is smaller than the decided one (259 MiB in a 512 MiB container, against 334 decided):
+ * the decided heap, young generation included, is the one in effect and the one reported. The
+ * start size of the young generation alone is not worth a second boot: it saves less than one costs.
  */
 export function heapReexecArgs(
   sizing: Sizing,
@@ -85,8 +86,7 @@ export function heapReexecArgs(
   if (sizing.workers > 1) return undefined;
   const wanted = heapArgs(execArgv, sizing, nodeOptions);
   const missing = wanted.some((arg) => !execArgv.includes(arg) && !START_FLAG.test(arg));
-  const defaultHeapMb = getHeapStatistics().heap_size_limit / 1024 / 1024;
-  return missing && defaultHeapMb > sizing.heapMb * 1.05 ? wanted : undefined;
+  return missing ? wanted : undefined;
 }
 
 /**
