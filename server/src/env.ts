@@ -78,7 +78,9 @@ export const serverEnvSchema = z.object({
     ),
   MEMORY_LIMIT: memoryQuantity
     .optional()
-    .describe('Memory to size for (e.g. 2Gi), instead of the container limit read from cgroups.'),
+    .describe(
+      'Memory to size for, instead of the container limit read from cgroups: bytes, or a Kubernetes quantity (512Mi, 2Gi; 512M and 2G are powers of ten).',
+    ),
   UV_THREADPOOL_SIZE: integer(1, 1024)
     .optional()
     .describe("Threads per worker for password hashing and file I/O (libuv's pool); default 4."),
