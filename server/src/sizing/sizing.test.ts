@@ -56,6 +56,33 @@ describe('detecting the container', () => {
     expect(detectResources(options)).toMatchObject({ cpu: 2, memoryBytes: 2 * GiB, cpuSource: 'cgroup-v2' });
   });
 
+  it("reads the container's own cgroup v2 files when its path names a host cgroup it cannot see", async () => {
+    // Without a cgroup namespace, /proc/self/cgroup gives the host's path; only the mount's root exists.
+    const options = await tree('v2-host-path', {
+      'proc/self/cgroup': '0::/system.slice/docker-0123abcd.scope',
+      'sys/fs/cgroup/cgroup.controllers': 'cpu memory',
+      'sys/fs/cgroup/cpu.max': '100000 100000',
+      'sys/fs/cgroup/memory.max': String(GiB),
+    });
+    expect(detectResources(options)).toMatchObject({ cpu: 1, memoryBytes: GiB, cpuSource: 'cgroup-v2' });
+  });
+
+  it('reads cgroup v1 on a hybrid host, whose unified hierarchy holds no limits', async () => {
+    const options = await tree('hybrid', {
+      'proc/self/cgroup': '12:memory:/\n4:cpu,cpuacct:/\n1:name=systemd:/\n0::/',
+      'sys/fs/cgroup/unified/cgroup.controllers': '',
+      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '200000',
+      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000',
+      'sys/fs/cgroup/memory/memory.limit_in_bytes': String(2 * GiB),
+    });
+    expect(detectResources(options)).toEqual({
+      cpu: 2,
+      cpuSource: 'cgroup-v1',
+      memoryBytes: 2 * GiB,
+      memorySource: 'cgroup-v1',
+    });
+  });
+
   it('reads cgroup v1 quota/period and limit_in_bytes', async () => {
     const options = await tree('v1', {
       'proc/self/cgroup': '12:memory:/\n4:cpu,cpuacct:/\n1:name=systemd:/',
