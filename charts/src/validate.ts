@@ -5,6 +5,7 @@
  * and references. The tests run them over the output and over known-bad fixtures.
  */
 import { createRequire } from 'node:module';
+import { STOP_AFTER_DRAIN_MS } from '@plumb/server/env';
 import { Ajv } from 'ajv';
 import { envContract, serverShutdown } from '#src/model.ts';
 import { RENDER_BLUEPRINT_SCHEMA } from '#src/render-schema.ts';
@@ -182,17 +183,16 @@ export function gracePeriodProblems(object: Obj): string[] {
   const delayMs = Number(env.SHUTDOWN_DELAY_MS ?? serverShutdown.delayMs);
   const timeoutMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? serverShutdown.timeoutMs);
   const grace = Number(pod.terminationGracePeriodSeconds ?? 30);
-  const needed = preStop + (delayMs + timeoutMs) / 1000 + STOP_AFTER_DRAIN_S;
+  // After its drain, the server closes its pool and exits: the grace period must leave it that long.
+  const stopS = STOP_AFTER_DRAIN_MS / 1000;
+  const needed = preStop + (delayMs + timeoutMs) / 1000 + stopS;
   return needed <= grace
     ? []
     : [
         `${name(object)}: preStop ${preStop}s + drain ${(delayMs + timeoutMs) / 1000}s + ` +
-          `${STOP_AFTER_DRAIN_S}s to stop > grace period ${grace}s`,
+          `${stopS}s to stop > grace period ${grace}s`,
       ];
 }
-
-/** After its drain, a server closes its pool and exits: the grace period must leave it this long. */
-const STOP_AFTER_DRAIN_S = 2;
 
 const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
 const validateBlueprint = ajv.compile(RENDER_BLUEPRINT_SCHEMA);

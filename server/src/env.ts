@@ -14,6 +14,13 @@ const origins = z
   )
   .pipe(z.array(z.url({ protocol: /^https?$/ }).transform((origin) => new URL(origin).origin)));
 
+/**
+ * How long a server takes, after SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS, to close its pool and exit
+ * (queries still running are cancelled). The cluster primary kills workers that take longer, and the
+ * deployment model's grace period leaves this much.
+ */
+export const STOP_AFTER_DRAIN_MS = 2_000;
+
 export const serverEnvSchema = z.object({
   DATABASE_URL: postgresUrl.describe(
     'PostgreSQL connection string, e.g. postgres://user:password@host:5432/plumb.',

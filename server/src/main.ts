@@ -12,8 +12,6 @@ import { enableShippedCompileCache } from '#src/compile-cache.ts';
 import { exitOnStopSignalWhileStarting } from '#src/signals.ts';
 import { heapReexecArgs, plainSizingEnv, reexec, resolveSizing } from '#src/sizing/index.ts';
 
-exitOnStopSignalWhileStarting();
-
 if (cluster.isPrimary) {
   try {
     const env = plainSizingEnv(process.env);
@@ -24,6 +22,8 @@ if (cluster.isPrimary) {
     // start.ts decides again, and reports what is wrong (a refused execve too).
   }
 }
+// After the re-exec, not before: a signal caught by a handler here would be lost with the image.
+exitOnStopSignalWhileStarting();
 // The bundle's V8 compile cache (scripts/compile-cache.ts fills it at build): the application
 // below loads from it instead of being compiled again. Run from source, there is none.
 enableShippedCompileCache(new URL('../compile-cache', import.meta.url));

@@ -5,27 +5,27 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { serveClusterMetrics } from '#src/cluster-metrics.ts';
-import type { ServerEnv } from '#src/env.ts';
+import { type ServerEnv, STOP_AFTER_DRAIN_MS } from '#src/env.ts';
 import type { Logger } from '#src/logger.ts';
-import { onStopSignal, SHUTDOWN_MESSAGE } from '#src/signals.ts';
+import { onStopSignal, SHUTDOWN_MESSAGE, type StopCause } from '#src/signals.ts';
 import { heapArgs, type Sizing } from '#src/sizing/index.ts';
 
 /**
- * When the primary gives up on its workers: after more than `maxCrashes` deaths with no worker
- * lasting `stableAfterMs` in between (a crash loop: restarting will not help). Each replacement
- * waits twice as long as the one before, from `firstBackoffMs` up to `maxBackoffMs`; a worker that
- * lasts starts the count and the backoff again.
+ * When the primary gives up on its workers: after more than `maxCrashes` deaths, each within
+ * `quietMs` of the one before (a crash loop: restarting will not help). Each replacement waits
+ * twice as long as the one before, from `firstBackoffMs` up to `maxBackoffMs`; `quietMs` without a
+ * death starts the count and the backoff again.
  */
 export interface CrashLimits {
   maxCrashes: number;
-  stableAfterMs: number;
+  quietMs: number;
   firstBackoffMs: number;
   maxBackoffMs: number;
 }
 
 export const CRASH_LIMITS: CrashLimits = {
   maxCrashes: 10,
-  stableAfterMs: 60_000,
+  quietMs: 60_000,
   firstBackoffMs: 100,
   maxBackoffMs: 10_000,
 };
@@ -42,11 +42,8 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing, lim
   /** Set when a worker exits other than cleanly during the drain: the primary then exits 1. */
   let unclean = false;
   let crashes = 0;
-  const fork = () => {
-    const worker = cluster.fork(workerEnv);
-    const stable = setTimeout(() => (crashes = 0), limits.stableAfterMs).unref();
-    worker.once('exit', () => clearTimeout(stable));
-  };
+  let lastDeath = Number.NEGATIVE_INFINITY;
+  const fork = () => cluster.fork(workerEnv);
   const live = () => Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
   const stopWhenAllGone = () => {
     if (live().length > 0) return;
@@ -64,10 +61,12 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing, lim
       stopWhenAllGone();
       return;
     }
-    crashes++;
+    const now = performance.now();
+    crashes = now - lastDeath > limits.quietMs ? 1 : crashes + 1;
+    lastDeath = now;
     if (crashes > limits.maxCrashes) {
       logger.fatal(
-        { crashes, stableAfterMs: limits.stableAfterMs },
+        { crashes, quietMs: limits.quietMs },
         'workers keep crashing; giving up (see the errors above)',
       );
       stopping = true;
@@ -85,7 +84,7 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing, lim
     }, backoffMs);
   });
 
-  const stop = (signal: NodeJS.Signals) => {
+  const stop = (signal: StopCause) => {
     const workers = live();
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now');
@@ -101,7 +100,7 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing, lim
         for (const worker of live()) worker.process.kill('SIGKILL');
         process.exit(1);
       },
-      env.SHUTDOWN_DELAY_MS + env.SHUTDOWN_TIMEOUT_MS + 5_000,
+      env.SHUTDOWN_DELAY_MS + env.SHUTDOWN_TIMEOUT_MS + STOP_AFTER_DRAIN_MS,
     );
     deadline.unref();
     stopWhenAllGone();

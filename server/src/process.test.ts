@@ -7,10 +7,12 @@ import { once } from 'node:events';
 import { Agent, get, request as httpRequest, type IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@plumb/db/embedded';
 import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { childrenOf, type ServerProcess, startServerProcess } from '#src/testing.ts';
+import { detectResources } from '#src/sizing/index.ts';
+import { childrenOf, type ServerProcess, startServerProcess, waitForMatches } from '#src/testing.ts';
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
 const servers: ServerProcess[] = [];
@@ -28,13 +30,8 @@ async function startServer(db: TestDatabase, env: Record<string, string>) {
 const workerPids = childrenOf;
 
 /** Resolves once `count` workers have said they listen since the start (replacements count too). */
-async function listeningWorkers(output: () => string, count: number) {
-  const deadline = Date.now() + 10_000;
-  while ((output().match(/"msg":"listening"/g) ?? []).length < count) {
-    if (Date.now() > deadline) throw new Error(`${count} workers did not listen:\n${output()}`);
-    await sleep(25);
-  }
-}
+const listeningWorkers = (output: () => string, count: number) =>
+  waitForMatches(output, /"msg":"listening"/, count);
 
 async function signedInCookie(base: string, email = `load-${Date.now()}-${Math.random()}@example.test`) {
   const response = await fetch(`${base}/api/auth/signup`, {
@@ -134,9 +131,8 @@ describe('the server process', () => {
       source: { cpu: 'CPU_LIMIT', memory: 'MEMORY_LIMIT', workers: 'WEB_CONCURRENCY', poolMax: 'budget' },
     });
     // What the overrides replaced is shown too: this machine's own numbers.
-    expect(info.sizing.detected.cpu).toBeGreaterThanOrEqual(1);
-    expect(info.sizing.detected.memoryBytes).toBeGreaterThan(0);
-    expect(info.sizing.detected.memoryBytes).not.toBe(2 * 1024 ** 3);
+    const { cpu, memoryBytes } = detectResources();
+    expect(info.sizing.detected).toEqual({ cpu, memoryBytes });
     const pids = workerPids(child.pid as number);
     expect(pids).toHaveLength(2);
     // /metrics answers for the listening workers, whichever one serves it (the other may still be
@@ -176,6 +172,36 @@ describe('the server process', () => {
     expect(args).toContain(`--max-old-space-size=${info.sizing.heapMb}`);
     // The application logged its sizing once: it did not load, decide and log before the re-exec.
     expect(output().match(/"msg":"sizing: /g)).toHaveLength(1);
+  });
+
+  it('stops at once, exit 0, when told to while its workers are still starting', async () => {
+    const child = spawn(process.execPath, [main], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATABASE_URL: db.url,
+        PORT: String(await freePort()),
+        WEB_CONCURRENCY: '2',
+        SHUTDOWN_DELAY_MS: '0',
+        SHUTDOWN_TIMEOUT_MS: '1000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk) => (output += chunk));
+    child.stderr?.on('data', (chunk) => (output += chunk));
+    const exited = once(child, 'exit');
+    // Forked: the workers are loading the application, long before they listen.
+    const deadline = Date.now() + 10_000;
+    while (workerPids(child.pid as number).length < 2 && Date.now() < deadline) await sleep(5);
+    const signalled = Date.now();
+    child.kill('SIGTERM');
+    const [code] = await exited;
+
+    // Each worker stops as it is asked, starting or not (signals.test.ts has one asked mid-start);
+    // the primary does not wait out SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS + 2 s, kill and exit 1.
+    expect(code, output).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(2_000);
+    expect(output).not.toMatch(/did not stop in time/);
   });
 
   it('refuses a bad environment, naming every bad variable, and exits non-zero without a stack trace', async () => {

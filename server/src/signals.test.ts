@@ -1,5 +1,8 @@
 /** Stop signals before and after the server takes them over, sent to a real process. */
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const signals = new URL('./signals.ts', import.meta.url).href;
@@ -36,5 +39,35 @@ describe('stop signals', () => {
       process.kill(process.pid, 'SIGTERM');
       setTimeout(() => console.log('not reached'), 3_000);`);
     expect(started).toEqual({ code: 0, signal: null, output: 'draining on SIGTERM\n' });
+  });
+
+  it('stops a cluster worker that its primary asks to drain while it is still starting: exit 0', async () => {
+    // A file, since cluster.fork() runs the same script; the worker's start has turns of the event
+    // loop, in which a message with no listener yet would be dropped.
+    const dir = await mkdtemp(join(tmpdir(), 'plumb-signals-'));
+    try {
+      const script = join(dir, 'cluster.mjs');
+      await writeFile(
+        script,
+        `import cluster from 'node:cluster';
+        import { exitOnStopSignalWhileStarting, onStopSignal, SHUTDOWN_MESSAGE } from ${JSON.stringify(signals)};
+        if (cluster.isPrimary) {
+          const worker = cluster.fork();
+          worker.on('online', () => setTimeout(() => worker.send({ type: SHUTDOWN_MESSAGE }), 300));
+          worker.on('exit', (code) => { console.log('worker exited', code); process.exit(0); });
+          setTimeout(() => { console.log('worker still running'); process.exit(1); }, 5_000);
+        } else {
+          exitOnStopSignalWhileStarting();
+          setTimeout(() => onStopSignal(() => console.log('drain asked')), 2_000); // the application loading
+        }`,
+      );
+      const result = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 10_000 });
+      expect({ code: result.status, output: result.stdout + result.stderr }).toEqual({
+        code: 0,
+        output: 'worker exited 0\n',
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

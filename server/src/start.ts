@@ -41,12 +41,16 @@ if (cluster.isWorker) {
     // same process re-executes once with them (main.ts usually did that already, before this module
     // loaded).
     const args = heapReexecArgs(sizing);
-    try {
-      if (args) reexec(args, sizing);
-    } catch (error) {
-      // Refused (Node's permission model, say): V8's default heap stays; the memory decision does not.
+    if (args) {
+      let refusal: unknown;
+      try {
+        reexec(args, sizing); // returns only where there is no process.execve (Windows)
+      } catch (error) {
+        refusal = error; // Node's permission model, say
+      }
+      // V8's default heap stays; the memory decision does not.
       logger.warn(
-        { err: error, heapMb },
+        { err: refusal, heapMb },
         'cannot re-execute with the heap flags: running with V8 default heap; pass --max-old-space-size yourself',
       );
     }

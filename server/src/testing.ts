@@ -192,12 +192,30 @@ export async function waitForStatus(
   }
 }
 
+/**
+ * Waits until `output()` holds `count` matches of `pattern` (a log line, say), checking every 10 ms;
+ * throws with the output after `timeoutMs`.
+ */
+export async function waitForMatches(
+  output: () => string,
+  pattern: RegExp,
+  count: number,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const global = new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`);
+  const deadline = performance.now() + timeoutMs;
+  while ((output().match(global) ?? []).length < count) {
+    if (performance.now() > deadline) throw new Error(`${count} × ${pattern} did not come:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 export interface ServerProcess {
   base: string;
   process: ChildProcess;
   /** The cluster's worker processes (none when one worker runs without a primary). */
   workers(): number[];
-  /** What it printed (the last 100 KB). */
+  /** What it printed (the last 50 MB). */
   logs(): string;
   /** Sends `signal` and waits for the exit; resolves to the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -218,7 +236,7 @@ export async function startServerProcess(options: {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const keep = (chunk: Buffer) => (output = (output + chunk).slice(-2_000_000));
+  const keep = (chunk: Buffer) => (output = (output + chunk).slice(-50_000_000));
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const base = `http://127.0.0.1:${port}`;

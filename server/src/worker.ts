@@ -12,7 +12,7 @@ import type { ServerEnv } from '#src/env.ts';
 import { createAppServer } from '#src/listener.ts';
 import type { Logger } from '#src/logger.ts';
 import { admission } from '#src/middleware/admission/index.ts';
-import { onStopSignal, SHUTDOWN_MESSAGE } from '#src/signals.ts';
+import { onStopSignal, type StopCause } from '#src/signals.ts';
 import type { Sizing } from '#src/sizing/index.ts';
 import { APP_NAME, APP_VERSION } from '#src/version.ts';
 
@@ -85,7 +85,7 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
   });
 
   let signalled = false;
-  const drain = async (signal: NodeJS.Signals | 'primary') => {
+  const drain = async (signal: StopCause) => {
     if (signal !== 'primary') {
       // A second signal means "now" (a second Ctrl-C); the primary's request does not count as one.
       if (signalled) {
@@ -114,16 +114,13 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
       logger.warn('requests still in flight after SHUTDOWN_TIMEOUT_MS; closing their connections');
       server.closeAllConnections();
     }
-    // After the timeout, what still runs is cancelled at once: the primary allows the drain a few
-    // seconds more than SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS, not another five.
-    await db.end(finished ? 5 : 0);
+    // Within STOP_AFTER_DRAIN_MS, which the primary allows after the drain: after the timeout, what
+    // still runs is cancelled at once; after a drain that finished, a background query gets 1 s.
+    await db.end(finished ? 1 : 0);
     logger.info('stopped');
     process.exit(0);
   };
-  onStopSignal((signal) => void drain(signal));
   // The primary asks over IPC, not with a signal: after Ctrl-C a worker has the terminal's SIGINT
   // already, and a second signal means "exit now".
-  process.on('message', (message: { type?: string }) => {
-    if (message?.type === SHUTDOWN_MESSAGE) void drain('primary');
-  });
+  onStopSignal((cause) => void drain(cause));
 }

@@ -150,7 +150,7 @@ function withEdgeHeaders(response: ServerResponse, given: HeadersArgument, drain
     if (Array.isArray(given[0])) for (const [name, value] of given as unknown as string[][]) add(name, value);
     else for (let i = 0; i < given.length; i += 2) add(given[i], given[i + 1]);
   } else if (given) {
-    for (const name in given) add(name, given[name]);
+    for (const name of Object.keys(given)) add(name, given[name]);
   }
   const requestId = (response.req as Tagged | undefined)?.[REQUEST_ID];
   if (requestId !== undefined && !named.includes('x-request-id')) head.push('X-Request-Id', requestId);
