@@ -33,6 +33,19 @@ const workerPids = childrenOf;
 const listeningWorkers = (output: () => string, count: number) =>
   waitForMatches(output, /"msg":"listening"/, count);
 
+/** SHUTDOWN_DELAY_MS in the drain tests. */
+const DRAIN_DELAY_MS = 400;
+
+/** A server for the drain tests (delay {@link DRAIN_DELAY_MS}, timeout 5 s), and a signed-in cookie. */
+async function serverToDrain(db: TestDatabase, workers: string) {
+  const server = await startServer(db, {
+    WEB_CONCURRENCY: workers,
+    SHUTDOWN_DELAY_MS: String(DRAIN_DELAY_MS),
+    SHUTDOWN_TIMEOUT_MS: '5000',
+  });
+  return { ...server, cookie: await signedInCookie(server.base) };
+}
+
 async function signedInCookie(base: string, email = `load-${Date.now()}-${Math.random()}@example.test`) {
   const response = await fetch(`${base}/api/auth/signup`, {
     method: 'POST',
@@ -241,13 +254,7 @@ describe('the server process', () => {
   it.each(['1', '2'])(
     'drains on SIGTERM with WEB_CONCURRENCY=%s: every accepted request completes, exit 0 in time',
     async (workers) => {
-      const delayMs = 400;
-      const { child, base, output } = await startServer(db, {
-        WEB_CONCURRENCY: workers,
-        SHUTDOWN_DELAY_MS: String(delayMs),
-        SHUTDOWN_TIMEOUT_MS: '5000',
-      });
-      const cookie = await signedInCookie(base);
+      const { child, base, output, cookie } = await serverToDrain(db, workers);
       const traffic = steadyTraffic(`${base}/api/notes?limit=20`, cookie, 8, `${base}/readyz`);
       await new Promise((resolve) => setTimeout(resolve, 500));
       const before = traffic.counts.ok;
@@ -262,9 +269,9 @@ describe('the server process', () => {
       expect(traffic.counts.failed, output()).toEqual([]);
       expect(code).toBe(0);
       expect(traffic.counts.ok).toBeGreaterThan(before); // served while the balancer noticed
-      expect(tookMs).toBeGreaterThanOrEqual(delayMs);
+      expect(tookMs).toBeGreaterThanOrEqual(DRAIN_DELAY_MS);
       // Nothing is in flight once the balancer has stopped: no waiting out SHUTDOWN_TIMEOUT_MS.
-      expect(tookMs).toBeLessThan(delayMs + 2_000);
+      expect(tookMs).toBeLessThan(DRAIN_DELAY_MS + 2_000);
     },
   );
 
@@ -322,13 +329,7 @@ describe('the server process', () => {
   it.each(['1', '2'])(
     'drains with WEB_CONCURRENCY=%s under clients that ignore /readyz: every request it took is answered whole, an upload spanning the close too',
     async (workers) => {
-      const delayMs = 400;
-      const { child, base, output } = await startServer(db, {
-        WEB_CONCURRENCY: workers,
-        SHUTDOWN_DELAY_MS: String(delayMs),
-        SHUTDOWN_TIMEOUT_MS: '5000',
-      });
-      const cookie = await signedInCookie(base);
+      const { child, base, output, cookie } = await serverToDrain(db, workers);
       // Clients that send until the server refuses connections, each request with its own id.
       const answered = new Set<string>();
       const failed = new Map<string, string>();
@@ -375,7 +376,7 @@ describe('the server process', () => {
       const signalled = Date.now();
       child.kill('SIGTERM');
       const exited = once(child, 'exit');
-      await sleep(delayMs + 300); // past the close: the server no longer accepts connections
+      await sleep(DRAIN_DELAY_MS + 300); // past the close: the server no longer accepts connections
       const refusedMeanwhile = await statusOnNewConnection(`${base}/healthz`, 1_000);
       finishUpload();
       const [code] = await exited;
@@ -385,7 +386,7 @@ describe('the server process', () => {
       expect(refusedMeanwhile).toBe('ECONNREFUSED'); // the upload did span the close
       expect(await upload, output()).toBe('status 201');
       expect(code, output()).toBe(0);
-      expect(tookMs).toBeLessThan(delayMs + 300 + 1_500); // did not wait out SHUTDOWN_TIMEOUT_MS
+      expect(tookMs).toBeLessThan(DRAIN_DELAY_MS + 300 + 1_500); // did not wait out SHUTDOWN_TIMEOUT_MS
       // What the server took, it logged; each of those was answered whole.
       const taken = new Set(
         [...output().matchAll(/"requestId":"(drain-[^"]+)"/g)].map((match) => match[1] as string),
