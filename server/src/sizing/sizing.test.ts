@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverEnvSchema } from '#src/env.ts';
 import { connectionBudget } from '#src/sizing/budget.ts';
 import { decideSizing, MAX_HEAP_MB, MIN_HEAP_MB, type SizingInput } from '#src/sizing/decide.ts';
-import { detectResources } from '#src/sizing/detect.ts';
+import { type Detected, detectResources } from '#src/sizing/detect.ts';
 import { heapArgs, heapReexecArgs, plainSizingEnv, resolveSizing } from '#src/sizing/index.ts';
 
 const GiB = 1024 ** 3;
@@ -28,106 +28,89 @@ describe('detecting the container', () => {
   });
   afterAll(() => rm(root, { recursive: true, force: true }));
 
-  it('reads cgroup v2 cpu.max and memory.max of the container (namespace root)', async () => {
-    const options = await tree('v2', {
-      'proc/self/cgroup': '0::/',
-      'sys/fs/cgroup/cgroup.controllers': 'cpu memory pids',
-      'sys/fs/cgroup/cpu.max': '150000 100000',
-      'sys/fs/cgroup/memory.max': String(512 * MiB),
-    });
-    expect(detectResources(options)).toEqual({
-      cpu: 1.5,
-      cpuSource: 'cgroup-v2',
-      memoryBytes: 512 * MiB,
-      memorySource: 'cgroup-v2',
-    });
-  });
-
-  it('takes the tightest limit along a nested cgroup v2 path, and "max" as no limit', async () => {
-    const options = await tree('v2-nested', {
-      'proc/self/cgroup': '0::/kubepods/pod1/app',
-      'sys/fs/cgroup/cgroup.controllers': 'cpu memory',
-      'sys/fs/cgroup/kubepods/cpu.max': '400000 100000',
-      'sys/fs/cgroup/kubepods/pod1/cpu.max': '200000 100000',
-      'sys/fs/cgroup/kubepods/pod1/app/cpu.max': 'max 100000',
-      'sys/fs/cgroup/kubepods/pod1/app/memory.max': 'max',
-      'sys/fs/cgroup/kubepods/pod1/memory.max': String(2 * GiB),
-    });
-    expect(detectResources(options)).toMatchObject({ cpu: 2, memoryBytes: 2 * GiB, cpuSource: 'cgroup-v2' });
-  });
-
-  it("reads the container's own cgroup v2 files when its path names a host cgroup it cannot see", async () => {
-    // Without a cgroup namespace, /proc/self/cgroup gives the host's path; only the mount's root exists.
-    const options = await tree('v2-host-path', {
-      'proc/self/cgroup': '0::/system.slice/docker-0123abcd.scope',
-      'sys/fs/cgroup/cgroup.controllers': 'cpu memory',
-      'sys/fs/cgroup/cpu.max': '100000 100000',
-      'sys/fs/cgroup/memory.max': String(GiB),
-    });
-    expect(detectResources(options)).toMatchObject({ cpu: 1, memoryBytes: GiB, cpuSource: 'cgroup-v2' });
-  });
-
-  it('reads cgroup v1 on a hybrid host, whose unified hierarchy holds no limits', async () => {
-    const options = await tree('hybrid', {
-      'proc/self/cgroup': '12:memory:/\n4:cpu,cpuacct:/\n1:name=systemd:/\n0::/',
-      'sys/fs/cgroup/unified/cgroup.controllers': '',
-      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '200000',
-      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000',
-      'sys/fs/cgroup/memory/memory.limit_in_bytes': String(2 * GiB),
-    });
-    expect(detectResources(options)).toEqual({
-      cpu: 2,
-      cpuSource: 'cgroup-v1',
-      memoryBytes: 2 * GiB,
-      memorySource: 'cgroup-v1',
-    });
-  });
-
-  it('reads cgroup v1 quota/period and limit_in_bytes', async () => {
-    const options = await tree('v1', {
-      'proc/self/cgroup': '12:memory:/\n4:cpu,cpuacct:/\n1:name=systemd:/',
-      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '50000',
-      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000',
-      'sys/fs/cgroup/memory/memory.limit_in_bytes': String(GiB),
-    });
-    expect(detectResources(options)).toEqual({
-      cpu: 0.5,
-      cpuSource: 'cgroup-v1',
-      memoryBytes: GiB,
-      memorySource: 'cgroup-v1',
-    });
-  });
-
-  it('ignores the cgroup v1 "unlimited" sentinel and a -1 quota', async () => {
-    const options = await tree('v1-unlimited', {
-      'proc/self/cgroup': '12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc',
-      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '-1',
-      'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000',
-      'sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712',
-    });
-    expect(detectResources(options)).toEqual({
-      cpu: 16,
-      cpuSource: 'os',
-      memoryBytes: 64 * GiB,
-      memorySource: 'os',
-    });
-  });
-
-  it('falls back to the host without cgroups, and caps a limit above the host at the host', async () => {
-    const none = await tree('none', { 'proc/self/cgroup': '' });
-    expect(detectResources(none)).toEqual({
-      cpu: 16,
-      cpuSource: 'os',
-      memoryBytes: 64 * GiB,
-      memorySource: 'os',
-    });
-    const loose = await tree('loose', {
-      'proc/self/cgroup': '0::/',
-      'sys/fs/cgroup/cgroup.controllers': 'cpu memory',
-      'sys/fs/cgroup/cpu.max': '6400000 100000',
-      'sys/fs/cgroup/memory.max': String(128 * GiB),
-    });
-    expect(detectResources(loose)).toMatchObject({ cpu: 16, cpuSource: 'os', memoryBytes: 64 * GiB });
+  const v2 = { cpuSource: 'cgroup-v2', memorySource: 'cgroup-v2' } as const;
+  const v1 = { cpuSource: 'cgroup-v1', memorySource: 'cgroup-v1' } as const;
+  const hostOnly = { cpu: 16, cpuSource: 'os', memoryBytes: 64 * GiB, memorySource: 'os' } as const;
+  it.each<[string, Record<string, string>, Partial<Detected>]>([
+    [
+      'reads cgroup v2 cpu.max and memory.max of the container (namespace root)',
+      {
+        'proc/self/cgroup': '0::/',
+        'sys/fs/cgroup/cgroup.controllers': 'cpu memory pids',
+        'sys/fs/cgroup/cpu.max': '150000 100000',
+        'sys/fs/cgroup/memory.max': String(512 * MiB),
+      },
+      { cpu: 1.5, memoryBytes: 512 * MiB, ...v2 },
+    ],
+    [
+      'takes the tightest limit along a nested cgroup v2 path, and "max" as no limit',
+      {
+        'proc/self/cgroup': '0::/kubepods/pod1/app',
+        'sys/fs/cgroup/cgroup.controllers': 'cpu memory',
+        'sys/fs/cgroup/kubepods/cpu.max': '400000 100000',
+        'sys/fs/cgroup/kubepods/pod1/cpu.max': '200000 100000',
+        'sys/fs/cgroup/kubepods/pod1/app/cpu.max': 'max 100000',
+        'sys/fs/cgroup/kubepods/pod1/app/memory.max': 'max',
+        'sys/fs/cgroup/kubepods/pod1/memory.max': String(2 * GiB),
+      },
+      { cpu: 2, memoryBytes: 2 * GiB, ...v2 },
+    ],
+    [
+      // Without a cgroup namespace, /proc/self/cgroup gives the host's path; only the mount's root exists.
+      "reads the container's own cgroup v2 files when its path names a host cgroup it cannot see",
+      {
+        'proc/self/cgroup': '0::/system.slice/docker-0123abcd.scope',
+        'sys/fs/cgroup/cgroup.controllers': 'cpu memory',
+        'sys/fs/cgroup/cpu.max': '100000 100000',
+        'sys/fs/cgroup/memory.max': String(GiB),
+      },
+      { cpu: 1, memoryBytes: GiB, ...v2 },
+    ],
+    [
+      'reads cgroup v1 on a hybrid host, whose unified hierarchy holds no limits',
+      {
+        'proc/self/cgroup': '12:memory:/\n4:cpu,cpuacct:/\n1:name=systemd:/\n0::/',
+        'sys/fs/cgroup/unified/cgroup.controllers': '',
+        'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '200000',
+        'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000',
+        'sys/fs/cgroup/memory/memory.limit_in_bytes': String(2 * GiB),
+      },
+      { cpu: 2, memoryBytes: 2 * GiB, ...v1 },
+    ],
+    [
+      'reads cgroup v1 quota/period and limit_in_bytes',
+      {
+        'proc/self/cgroup': '12:memory:/\n4:cpu,cpuacct:/\n1:name=systemd:/',
+        'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '50000',
+        'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000',
+        'sys/fs/cgroup/memory/memory.limit_in_bytes': String(GiB),
+      },
+      { cpu: 0.5, memoryBytes: GiB, ...v1 },
+    ],
+    [
+      'ignores the cgroup v1 "unlimited" sentinel and a -1 quota',
+      {
+        'proc/self/cgroup': '12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc',
+        'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '-1',
+        'sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000',
+        'sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712',
+      },
+      hostOnly,
+    ],
+    ['falls back to the host without cgroups', { 'proc/self/cgroup': '' }, hostOnly],
+    [
+      'caps a limit above the host at the host',
+      {
+        'proc/self/cgroup': '0::/',
+        'sys/fs/cgroup/cgroup.controllers': 'cpu memory',
+        'sys/fs/cgroup/cpu.max': '6400000 100000',
+        'sys/fs/cgroup/memory.max': String(128 * GiB),
+      },
+      { cpu: 16, cpuSource: 'os', memoryBytes: 64 * GiB },
+    ],
+  ])('%s', async (title, files, expected) => {
+    const options = await tree(title.replace(/\W+/g, '-'), files);
+    expect(detectResources(options)).toMatchObject(expected);
   });
 
   it('lets CPU_LIMIT and MEMORY_LIMIT override detection', async () => {
