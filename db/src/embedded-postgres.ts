@@ -157,14 +157,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function refuseIfRunning(dataDir: string): Promise<void> {
+/** The pid and port a live PostgreSQL server wrote to `dataDir`'s postmaster.pid; none if stale or absent. */
+export async function runningServer(dataDir: string): Promise<{ pid: number; port: string } | undefined> {
   const pidFile = await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
-  if (!pidFile) return;
+  if (!pidFile) return undefined;
   const [pidLine, , , portLine] = pidFile.split('\n');
   const pid = Number(pidLine);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return; // stale: postgres cleans it up
+  // Stale: postgres cleans it up.
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? { pid, port: portLine ?? '' } : undefined;
+}
+
+async function refuseIfRunning(dataDir: string): Promise<void> {
+  const running = await runningServer(dataDir);
+  if (!running) return;
   throw new EmbeddedPostgresError(
-    `A PostgreSQL server is already running on this data directory (${dataDir}, pid ${pid}, port ${portLine}).\n` +
+    `A PostgreSQL server is already running on this data directory (${dataDir}, pid ${running.pid}, port ${running.port}).\n` +
       `Is another 'npm start' running? Stop it (Ctrl-C in its terminal) and try again.`,
   );
 }

@@ -16,7 +16,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migrate } from '@plumb/db';
-import { freePort, startEmbeddedPostgres } from '@plumb/db/embedded';
+import { freePort, runningServer, startEmbeddedPostgres } from '@plumb/db/embedded';
 import postgres from 'postgres';
 import { hashPassword } from '#src/auth/passwords.ts';
 import { sessionHashOf } from '#src/auth/sessions.ts';
@@ -42,6 +42,13 @@ const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const ROUNDS = Number(args.rounds);
 const WARM_UP_SECONDS = Number(args['warm-up']);
+const cpus = os.availableParallelism();
+/**
+ * PostgreSQL's max_connections for the run, which the API is told (DB_MAX_CONNECTIONS): the three
+ * servers run at once with a pool per worker, for as many workers as CPUs, and a few more for the
+ * seeding and the statement's plan. pgbench runs after them.
+ */
+const MAX_CONNECTIONS = Math.max(200, 3 * cpus * MAX_POOL_PER_WORKER + 20, CONNECTIONS + 20);
 const root = join(import.meta.dirname, '../..');
 const resultsDir = join(root, 'bench/results');
 const children = new Set<ChildProcess>();
@@ -65,12 +72,11 @@ async function main() {
   }
 
   const dir = await mkdtemp(join(os.tmpdir(), 'plumb-bench-'));
-  const cpus = os.availableParallelism();
   const pg = await startEmbeddedPostgres({
     dataDir: join(dir, 'data'),
     persistent: false,
     settings: {
-      max_connections: maxConnectionsFor(cpus),
+      max_connections: MAX_CONNECTIONS,
       shared_buffers: '512MB',
       synchronous_commit: 'off',
     },
@@ -81,7 +87,9 @@ async function main() {
     await migrate({ url });
     const { token } = await seed(url);
     const statement = await notesListStatement(url, token);
-    const postmaster = await postmasterOf(url);
+    // PostgreSQL's CPU time is its server's and its backends' (the children of this pid).
+    const postmaster = (await runningServer(pg.dataDir))?.pid;
+    if (postmaster === undefined) throw new Error(`no postmaster.pid in ${pg.dataDir}`);
     const cookie = `plumb_session=${token}`;
     if (args.soak) {
       await soak(url, cookie, Number(args.soak), Number(args.workers));
@@ -346,15 +354,6 @@ async function stop(child: ChildProcess) {
   children.delete(child);
 }
 
-/**
- * PostgreSQL's max_connections for the run, which the API is told (DB_MAX_CONNECTIONS): the three
- * servers run at once with a pool per worker, for as many workers as CPUs, and a few more for the
- * seeding and the statement's plan. pgbench runs after them.
- */
-function maxConnectionsFor(cpus: number): number {
-  return Math.max(200, 3 * cpus * MAX_POOL_PER_WORKER + 20, CONNECTIONS + 20);
-}
-
 /** The environment every server this benchmark starts gets (rate limits out of the way). */
 function serverEnv(
   url: string,
@@ -368,7 +367,7 @@ function serverEnv(
     PORT: String(port),
     HOST: '127.0.0.1',
     WEB_CONCURRENCY: String(workers),
-    DB_MAX_CONNECTIONS: String(maxConnectionsFor(os.availableParallelism())),
+    DB_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
     DB_POOL_MAX: String(MAX_POOL_PER_WORKER),
     SHUTDOWN_DELAY_MS: '0',
     AUTH_RATE_LIMIT_IP_MAX: '1000000',
@@ -469,18 +468,6 @@ function childPids(pid: number): number[] {
       .map(Number);
   } catch {
     return [];
-  }
-}
-
-/** The pid of the PostgreSQL server `url` names (the parent of its backends), for its CPU time. */
-async function postmasterOf(url: string): Promise<number> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    const [backend] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
-    const stat = readFileSync(`/proc/${backend?.pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } finally {
-    await sql.end();
   }
 }
 
