@@ -26,6 +26,8 @@ type Message = {
 /** Worker → primary: render every worker's metrics for me. */
 const REQUEST = 'plumb:metrics-request';
 const RESPONSE = 'plumb:metrics-response';
+/** Worker → primary: I listen now (its sockets are its own, so the cluster's `listening` event does not come). */
+const LISTENING = 'plumb:listening';
 /** Primary → worker: send me your registry; and its answer. */
 const COLLECT = 'plumb:metrics-collect';
 const COLLECTED = 'plumb:metrics-collected';
@@ -76,15 +78,20 @@ export function serveClusterMetrics(timeoutMs = 3_000): void {
     }
   };
 
-  cluster.on('listening', (worker) => listening.add(worker));
   cluster.on('exit', (worker) => {
     listening.delete(worker);
     settle(worker, undefined);
   });
   cluster.on('message', (worker, message: Message) => {
-    if (message?.type === REQUEST) collect(worker, message.id);
+    if (message?.type === LISTENING) listening.add(worker);
+    else if (message?.type === REQUEST) collect(worker, message.id);
     else if (message?.type === COLLECTED) settle(worker, message.id, message);
   });
+}
+
+/** In a worker, once it listens: from now on the primary asks it for its registry. */
+export function announceListening(): void {
+  process.send?.({ type: LISTENING });
 }
 
 /** In a worker: send this registry when the primary collects. */

@@ -9,6 +9,7 @@ import cluster from 'node:cluster';
 import { loadEnvOrExit } from '@plumb/db/env-contract';
 import { compileCacheState } from '#src/compile-cache.ts';
 import { serverEnvSchema, workerEnvSchema } from '#src/env.ts';
+import { checkPortFree, listenFailure } from '#src/listen.ts';
 import { createLogger } from '#src/logger.ts';
 import { heapReexecArgs, reexec, resolveSizing, type Sizing, SizingError } from '#src/sizing/index.ts';
 
@@ -33,6 +34,13 @@ if (cluster.isWorker) {
     { ...sizing, compileCache: compileCacheState() },
     `sizing: ${workers} worker(s), heap ${heapMb} MiB (semi-spaces ${semiSpaceMb} MiB), pool ${poolMax} each`,
   );
+  // Before any worker listens: they share the port (listen.ts), so none of them could tell.
+  try {
+    await checkPortFree(env.PORT, env.HOST);
+  } catch (error) {
+    logger.fatal({ code: (error as NodeJS.ErrnoException).code }, listenFailure(error, env.PORT));
+    process.exit(1);
+  }
   if (workers > 1) {
     const { startPrimary } = await import('#src/primary.ts');
     startPrimary(env, logger, sizing);

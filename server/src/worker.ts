@@ -6,9 +6,10 @@ import cluster from 'node:cluster';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listMigrations } from '@plumb/db';
 import { appConfig, createApp } from '#src/app.ts';
-import { requestClusterMetrics } from '#src/cluster-metrics.ts';
+import { announceListening, requestClusterMetrics } from '#src/cluster-metrics.ts';
 import { createDatabase } from '#src/database.ts';
 import type { ServerEnv } from '#src/env.ts';
+import { type Listening, listen, listenFailure } from '#src/listen.ts';
 import { createAppServer } from '#src/listener.ts';
 import type { Logger } from '#src/logger.ts';
 import { admission } from '#src/middleware/admission/index.ts';
@@ -58,10 +59,22 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
       keepAliveTimeout: env.KEEP_ALIVE_TIMEOUT_S * 1000,
     },
   });
-  server.listen(env.PORT, env.HOST, () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : env.PORT;
-    logger.info({ port, host: env.HOST, version: APP_VERSION }, 'listening');
+  let listening: Listening;
+  try {
+    listening = await listen(server, { port: env.PORT, host: env.HOST });
+  } catch (error) {
+    logger.fatal({ code: (error as NodeJS.ErrnoException).code }, listenFailure(error, env.PORT));
+    process.exit(1);
+  }
+  logger.info(
+    { port: listening.port, host: env.HOST, sockets: listening.sockets, version: APP_VERSION },
+    'listening',
+  );
+  if (cluster.isWorker) announceListening();
+  // Accepting can fail later too (out of file descriptors, say): a fresh process is the way out.
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    logger.fatal({ code: error.code }, `cannot accept connections: ${error.message}`);
+    process.exit(1);
   });
   // Refusals are not logged one by one (under overload that would be thousands of lines a
   // second): one line per 10 s says how many there were.
@@ -76,14 +89,6 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
     }
     refusedBefore = rejected;
   }, 10_000).unref();
-  server.on('error', (error: NodeJS.ErrnoException) => {
-    logger.fatal(
-      { code: error.code },
-      error.code === 'EADDRINUSE' ? `port ${env.PORT} is already in use` : `cannot listen: ${error.message}`,
-    );
-    process.exit(1);
-  });
-
   let signalled = false;
   const drain = async (signal: StopCause) => {
     if (signal !== 'primary') {
@@ -99,7 +104,7 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
     logger.info({ signal, delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, 'draining');
     // /readyz answers 503 now; keep serving while load balancers notice.
     await sleep(env.SHUTDOWN_DELAY_MS);
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = listening.close();
     server.closeIdleConnections();
     // Answers written while draining close their connections (edgeResponse). One whose head
     // went out before (a streamed export, say) leaves its connection open and idle when it ends:

@@ -1,0 +1,108 @@
+/**
+ * @module Listening. libuv accepts one connection per listening socket per turn of the event loop,
+ * and a turn of a saturated worker reads every socket that has a request waiting: on this 2-core
+ * machine, 60–100 ms. A worker with one socket then took in 10–20 new connections a second while
+ * it answered thousands of requests on the ones it had, and new ones waited for seconds, past a
+ * client's 10 s timeout in the fault suite's overload (Node's cluster hands connections to a worker
+ * one per turn of it as well). So on Linux each process listens on {@link LISTEN_SOCKETS} sockets
+ * with SO_REUSEPORT: the kernel spreads new connections over all of them, each takes in one a
+ * turn, and no primary is on their way. ADR 020 has the figures and what this costs.
+ *
+ * SO_REUSEPORT would also let a second server with the option share the port without a word, so
+ * the process that starts the workers first binds the port alone for a moment
+ * ({@link checkPortFree}).
+ */
+import type { Server as HttpServer } from 'node:http';
+import { createServer, type Server } from 'node:net';
+
+/** Listening sockets in each process where the kernel spreads connections over them (Linux). */
+export const LISTEN_SOCKETS = 16;
+
+/** Whether this platform spreads connections over sockets sharing a port (Linux SO_REUSEPORT). */
+const SPREADS_CONNECTIONS = process.platform === 'linux';
+
+export interface Listening {
+  /** The port listened on. */
+  port: number;
+  /** How many sockets listen. */
+  sockets: number;
+  /**
+   * Stops accepting connections; resolves once every connection accepted so far has closed (as
+   * `server.close()` does for one socket).
+   */
+  close(): Promise<void>;
+}
+
+/** Binds `host:port` with `options`; rejects with the bind error (EADDRINUSE and the like). */
+function bind(
+  server: Server,
+  options: { port: number; host: string; exclusive?: boolean; reusePort?: boolean },
+) {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** What a failure to listen on `port` means, in a line for the operator. */
+export function listenFailure(error: unknown, port: number): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  return code === 'EADDRINUSE' ? `port ${port} is already in use` : `cannot listen: ${message}`;
+}
+
+const closed = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
+
+/**
+ * Binds `host:port` without SO_REUSEPORT and lets go of it: rejects with EADDRINUSE when anything
+ * listens there, a server sharing the port included. Run once, before the workers listen (they
+ * share the port, so each of them would find it taken).
+ */
+export async function checkPortFree(port: number, host: string): Promise<void> {
+  const probe = createServer();
+  await bind(probe, { port, host, exclusive: true });
+  await closed(probe);
+}
+
+/**
+ * Makes `server` accept connections on `host:port`: on Linux through `sockets` SO_REUSEPORT
+ * sockets of this process's own (in a cluster worker too: not through the primary), elsewhere as
+ * `server.listen` does. Rejects with the bind error; a later error of any of the sockets (accepting
+ * when out of file descriptors, say) is emitted on `server`.
+ */
+export async function listen(
+  server: HttpServer,
+  options: { port: number; host: string; sockets?: number },
+): Promise<Listening> {
+  const { port, host } = options;
+  if (!SPREADS_CONNECTIONS) {
+    await bind(server, { port, host });
+    return { port, sockets: 1, close: () => closed(server) };
+  }
+  const shared = { port, host, exclusive: true, reusePort: true };
+  // The server itself listens on the first (so that it is `listening`, with its timeouts checked);
+  // the others hand it what they accept.
+  await bind(server, shared);
+  const extra: Server[] = [];
+  try {
+    for (let i = 1; i < (options.sockets ?? LISTEN_SOCKETS); i++) {
+      const socket = createServer((connection) => server.emit('connection', connection));
+      await bind(socket, shared);
+      socket.on('error', (error) => server.emit('error', error));
+      extra.push(socket);
+    }
+  } catch (error) {
+    await Promise.all([server, ...extra].map(closed));
+    throw error;
+  }
+  return {
+    port,
+    sockets: extra.length + 1,
+    // Each resolves when the connections it accepted have closed.
+    close: async () => {
+      await Promise.all([server, ...extra].map(closed));
+    },
+  };
+}
