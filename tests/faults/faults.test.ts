@@ -14,7 +14,7 @@ import { createApp, createDatabase, createLogger } from '@plumb/server';
 import { httpClient, httpStatus, waitForStatus } from '@plumb/server/testing';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, type RunnerTask } from 'vitest';
-import { percentile } from '../../scripts/stats.ts';
+import { median, percentile } from '../../scripts/stats.ts';
 import {
   buildImage,
   containerLogs,
@@ -333,18 +333,19 @@ describe('faults under steady traffic', () => {
     const tag = `overload-${Date.now()}`;
     const plan = { base: server.base, accounts, writeShare: 0.2, timeoutMs: 10_000 };
     const ok = (status: number) => status >= 200 && status < 300;
-    // Sustainable: the rate served with good latency, 16 requests kept in flight, in every one of
-    // the 1-second windows after the first (a warm-up: the slowest of the other four). On this 2-core machine the generator, PostgreSQL
-    // and the server share the cores: 4× a fast second's rate (1,056–1,150 req/s) was more than the
-    // machine could even answer, refusals included, and requests went unanswered for 10 s while the
-    // same test passed at 4× 740–1,026. (Peak throughput at 64 in flight varied 870–1,430 req/s.)
+    // Sustainable: the rate served with 16 requests kept in flight, a warm server's (2 s of it
+    // first: the first second of a cold one served half what the fourth did), the median of four
+    // 1-second windows. The minimum of them, taken once, was a cold second: 4× it was then so little
+    // over what the server could serve that under half of the requests were refused. On this
+    // 2-core machine the generator, PostgreSQL and the server share the cores.
+    await runLoad({ ...plan, tag: `${tag}-warm`, mode: 'closed', phases: [{ level: 16, seconds: 2 }] });
     const probe = await runLoad({
       ...plan,
       tag: `${tag}-probe`,
       mode: 'closed',
-      phases: [{ level: 16, seconds: 5 }],
+      phases: [{ level: 16, seconds: 4 }],
     });
-    const perSecond = [0, 1, 2, 3, 4].map(
+    const perSecond = [0, 1, 2, 3].map(
       (second) =>
         probe.samples.filter(([due, , status]) => ok(status) && Math.floor(due / 1000) === second).length,
     );
@@ -358,10 +359,8 @@ describe('faults under steady traffic', () => {
     );
     // Sustainable also means served on time when offered open-loop, as users offer it (the closed
     // loop above waits for each answer): offered for 3 s, every request must get a 2xx with p99
-    // within the normal latency; else 15 % less, at most 4 times. (In one CI run the closed-loop
-    // rate, 1,056 req/s, was more than this machine served open-loop beside the generator: 4× it
-    // left 2,046 requests unanswered.)
-    let sustainable = Math.min(...perSecond.slice(1));
+    // within the normal latency; else 15 % less, at most 4 times.
+    let sustainable = median(perSecond);
     const checked: string[] = [];
     for (let step = 0; step < 4; step++) {
       const check = await runLoad({
