@@ -18,8 +18,16 @@ import { createServer, type Server } from 'node:net';
 /** Listening sockets in each process where the kernel spreads connections over them (Linux). */
 export const LISTEN_SOCKETS = 16;
 
-/** Whether this platform spreads connections over sockets sharing a port (Linux SO_REUSEPORT). */
-const SPREADS_CONNECTIONS = process.platform === 'linux';
+/**
+ * Whether connections can be spread over sockets sharing a port: Linux's SO_REUSEPORT, which Node
+ * sets from 22.12 and 23.1 (an older Node ignores `reusePort`, and a second socket would find the
+ * port taken).
+ */
+const SPREADS_CONNECTIONS = (() => {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  const nodeSetsIt = major >= 24 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+  return process.platform === 'linux' && nodeSetsIt;
+})();
 
 export interface Listening {
   /** The port listened on. */
@@ -53,6 +61,15 @@ export function listenFailure(error: unknown, port: number): string {
   return code === 'EADDRINUSE' ? `port ${port} is already in use` : `cannot listen: ${message}`;
 }
 
+/** What `net.Server` keeps of its options and gives each connection it accepts (not in its types). */
+interface NetSocketSettings {
+  allowHalfOpen: boolean;
+  noDelay: boolean;
+  keepAlive: boolean;
+  keepAliveInitialDelay: number;
+  highWaterMark: number;
+}
+
 const closed = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
 /**
@@ -83,17 +100,30 @@ export async function listen(
   }
   const shared = { port, host, exclusive: true, reusePort: true };
   // The server itself listens on the first (so that it is `listening`, with its timeouts checked);
-  // the others hand it what they accept.
+  // the others hand it what they accept, set up as its own connections are (Nagle off, half-open
+  // allowed: `http.Server`'s settings, not `net.Server`'s defaults). Each bind's callback comes on
+  // the next tick, so all of them finish within one turn of the event loop: nothing is accepted
+  // before the caller goes on.
   await bind(server, shared);
+  const settings = server as HttpServer & NetSocketSettings;
+  const socketOptions = {
+    allowHalfOpen: settings.allowHalfOpen,
+    noDelay: settings.noDelay,
+    keepAlive: settings.keepAlive,
+    keepAliveInitialDelay: settings.keepAliveInitialDelay * 1000, // kept in seconds, given in ms
+    highWaterMark: settings.highWaterMark,
+  };
   const extra: Server[] = [];
   try {
     for (let i = 1; i < (options.sockets ?? LISTEN_SOCKETS); i++) {
-      const socket = createServer((connection) => server.emit('connection', connection));
+      const socket = createServer(socketOptions, (connection) => server.emit('connection', connection));
       await bind(socket, shared);
       socket.on('error', (error) => server.emit('error', error));
       extra.push(socket);
     }
   } catch (error) {
+    // Not listening after all: what the bound sockets accepted meanwhile goes too.
+    server.closeAllConnections();
     await Promise.all([server, ...extra].map(closed));
     throw error;
   }

@@ -517,12 +517,12 @@ describe('the server process', () => {
     await listeningWorkers(output, 2); // both are asked
     // The kernel spreads new connections over both workers' sockets (listen.ts): those that reach
     // the stopped worker wait and are reset when it dies; those that reach the live worker get its
-    // /metrics, which waits for the stopped one until it dies. (12: that none reach the live
-    // worker has a chance of 1 in 4,096.)
+    // /metrics, which waits for the stopped one until it dies. (24: that none reach the live
+    // worker has a chance of 1 in 16 million.)
     const [stopped] = workerPids(child.pid as number);
     process.kill(stopped as number, 'SIGSTOP');
     let killedAt = Number.POSITIVE_INFINITY;
-    const answers = Array.from({ length: 12 }, () =>
+    const answers = Array.from({ length: 24 }, () =>
       statusOnNewConnection(`${base}/metrics`, 2_000).then((status) =>
         // An answer before the kill did not wait for the stopped worker: it was not asked.
         status === '200' && Date.now() < killedAt ? 'answered before the kill' : status,
