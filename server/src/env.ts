@@ -122,6 +122,14 @@ export const serverEnvSchema = z.object({
     .describe(
       'Longest a client may take to send a whole request (headers within 10 s): a slow upload is cut with 408, so slow clients cannot hold connections.',
     ),
+  WORKER_STUCK_TIMEOUT_S: integer(1, 3_600)
+    // Far above any pause of a working loop (a turn under overload: tens to hundreds of ms; a full
+    // garbage collection of a 512 MiB heap: under a second), and what Kubernetes' default liveness
+    // probe allows (3 × 10 s).
+    .default(30)
+    .describe(
+      "With several workers: a worker whose event loop has not answered the primary's heartbeat for this long is killed and replaced (a loop that never yields would otherwise keep its share of new connections waiting).",
+    ),
   KEEP_ALIVE_TIMEOUT_S: integer(1, 3_600)
     .default(65)
     .describe(

@@ -9,6 +9,7 @@
  */
 import cluster from 'node:cluster';
 import { enableShippedCompileCache } from '#src/compile-cache.ts';
+import { answerHeartbeats } from '#src/heartbeat.ts';
 import { exitOnStopSignalWhileStarting } from '#src/signals.ts';
 import { heapReexecArgs, plainSizingEnv, reexec, resolveSizing } from '#src/sizing/index.ts';
 
@@ -24,6 +25,8 @@ if (cluster.isPrimary) {
 }
 // After the re-exec, not before: a signal caught by a handler here would be lost with the image.
 exitOnStopSignalWhileStarting();
+// A worker answers its primary's watchdog from the start, loading included.
+if (cluster.isWorker) answerHeartbeats();
 // The bundle's V8 compile cache (scripts/compile-cache.ts fills it at build): the application
 // below loads from it instead of being compiled again. Run from source, there is none.
 enableShippedCompileCache(new URL('../compile-cache', import.meta.url));

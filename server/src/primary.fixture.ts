@@ -2,16 +2,18 @@
  * @module A test entry (`primary.test.ts`): the real cluster primary, with the crash limits in
  * PLUMB_TEST_LIMITS, over two workers that stand in for the server's. Each exits 3 after
  * PLUMB_TEST_LIFE_MS (never when unset), and exits PLUMB_TEST_DRAIN_EXIT (default 0) when the
- * primary asks it to drain. A worker writes `{"msg":"worker up"}` when it is; it loads next to nothing,
+ * primary asks it to drain. With PLUMB_TEST_STUCK_AFTER_MS its event loop stops turning that long
+ * after it starts (it answers the primary's heartbeats until then). A worker writes `{"msg":"worker up"}` when it is; it loads next to nothing,
  * so that it starts in a few milliseconds.
  */
 import cluster from 'node:cluster';
+import { answerHeartbeats } from '#src/heartbeat.ts';
 import type { CrashLimits } from '#src/primary.ts';
 import { SHUTDOWN_MESSAGE } from '#src/signals.ts';
 import type { Sizing } from '#src/sizing/index.ts';
 
 if (cluster.isPrimary) {
-  const [{ serverEnvSchema }, { createLogger }, { startPrimary }] = await Promise.all([
+  const [{ serverEnvSchema }, { createLogger }, { startPrimary, CRASH_LIMITS }] = await Promise.all([
     import('#src/env.ts'),
     import('#src/logger.ts'),
     import('#src/primary.ts'),
@@ -27,11 +29,21 @@ if (cluster.isPrimary) {
     source: { cpu: 'CPU_LIMIT', memory: 'MEMORY_LIMIT', workers: 'WEB_CONCURRENCY', poolMax: 'DB_POOL_MAX' },
     connections: { peak: 4, maxConnections: 100 },
   };
-  const env = serverEnvSchema.parse({ DATABASE_URL: 'postgres://unused@127.0.0.1:1/none' });
-  const limits = JSON.parse(process.env.PLUMB_TEST_LIMITS ?? '{}') as CrashLimits;
-  startPrimary(env, createLogger('info'), sizing, limits);
+  const env = serverEnvSchema.parse({
+    DATABASE_URL: 'postgres://unused@127.0.0.1:1/none',
+    WORKER_STUCK_TIMEOUT_S: process.env.WORKER_STUCK_TIMEOUT_S,
+  });
+  const limits = JSON.parse(process.env.PLUMB_TEST_LIMITS ?? '{}') as Partial<CrashLimits>;
+  startPrimary(env, createLogger('info'), sizing, { ...CRASH_LIMITS, ...limits });
 } else {
+  answerHeartbeats();
   process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'worker up', pid: process.pid })}\n`);
+  const stuckAfter = process.env.PLUMB_TEST_STUCK_AFTER_MS;
+  if (stuckAfter !== undefined) {
+    setTimeout(() => {
+      for (;;); // an endless loop: nothing else runs in this process again
+    }, Number(stuckAfter));
+  }
   const life = process.env.PLUMB_TEST_LIFE_MS;
   if (life !== undefined) setTimeout(() => process.exit(3), Number(life));
   process.on('message', (message: { type?: string }) => {

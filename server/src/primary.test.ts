@@ -17,13 +17,21 @@ afterEach(() => {
 });
 
 /** The fixture's primary, with its log lines as they come. */
-function startPrimary(env: { limits: CrashLimits; lifeMs?: number; drainExit?: number }) {
+function startPrimary(env: {
+  limits: Partial<CrashLimits>;
+  lifeMs?: number;
+  drainExit?: number;
+  stuckAfterMs?: number;
+  stuckTimeoutS?: number;
+}) {
   const child = spawn(process.execPath, [fixture], {
     env: {
       PATH: process.env.PATH ?? '',
       PLUMB_TEST_LIMITS: JSON.stringify(env.limits),
       ...(env.lifeMs === undefined ? {} : { PLUMB_TEST_LIFE_MS: String(env.lifeMs) }),
       ...(env.drainExit === undefined ? {} : { PLUMB_TEST_DRAIN_EXIT: String(env.drainExit) }),
+      ...(env.stuckAfterMs === undefined ? {} : { PLUMB_TEST_STUCK_AFTER_MS: String(env.stuckAfterMs) }),
+      ...(env.stuckTimeoutS === undefined ? {} : { WORKER_STUCK_TIMEOUT_S: String(env.stuckTimeoutS) }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -93,5 +101,27 @@ describe('the cluster primary', () => {
     expect(await primary.exited, primary.output()).toBe(1);
     expect(primary.lines().filter((line) => line.msg === 'worker exited while draining')).toHaveLength(2);
     expect(primary.lines().at(-1)).toMatchObject({ level: 'error', msg: /^stopped; a worker did not drain/ });
+  });
+
+  it('kills a worker whose event loop stopped turning, after WORKER_STUCK_TIMEOUT_S of silence, and replaces it', async () => {
+    const primary = startPrimary({
+      limits: { maxCrashes: 100, firstBackoffMs: 20, maxBackoffMs: 20 },
+      stuckAfterMs: 200,
+      stuckTimeoutS: 1,
+    });
+    await waitForMatches(primary.output, /"msg":"worker stuck/, 2, 6_000);
+    const stuck = primary.lines().filter((line) => line.msg.startsWith('worker stuck'));
+    for (const line of stuck) expect(line.silentMs).toBeGreaterThanOrEqual(1_000);
+    // Killed, counted as a death, and replaced: the replacements come up (and get stuck in turn).
+    await waitForMatches(primary.output, /"msg":"worker up"/, 3, 5_000);
+    expect(died(primary.lines()).some((line) => line.signal === 'SIGKILL')).toBe(true);
+  });
+
+  it('leaves alone workers whose event loops answer, for three times WORKER_STUCK_TIMEOUT_S', async () => {
+    const primary = startPrimary({ limits: {}, stuckTimeoutS: 1 });
+    await workersUp(primary, 2);
+    await sleep(3_000);
+    expect(primary.lines().filter((line) => line.msg.startsWith('worker stuck'))).toEqual([]);
+    expect(died(primary.lines())).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { serveClusterMetrics } from '#src/cluster-metrics.ts';
 import { type ServerEnv, STOP_AFTER_DRAIN_MS } from '#src/env.ts';
+import { watchHeartbeats } from '#src/heartbeat.ts';
 import type { Logger } from '#src/logger.ts';
 import { onStopSignal, SHUTDOWN_MESSAGE, type StopCause } from '#src/signals.ts';
 import { heapArgs, type Sizing } from '#src/sizing/index.ts';
@@ -14,7 +15,8 @@ import { heapArgs, type Sizing } from '#src/sizing/index.ts';
  * When the primary gives up on its workers: after more than `maxCrashes` deaths, each within
  * `quietMs` of the one before (a crash loop: restarting will not help). Each replacement waits
  * twice as long as the one before, from `firstBackoffMs` up to `maxBackoffMs`; `quietMs` without a
- * death starts the count and the backoff again.
+ * death starts the count and the backoff again. (A worker killed for a stuck event loop,
+ * `heartbeat.ts`, counts as a death.)
  */
 export interface CrashLimits {
   maxCrashes: number;
@@ -84,6 +86,19 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing, lim
     }, backoffMs);
   });
 
+  const stopWatching = watchHeartbeats({
+    workers: live,
+    stuckMs: env.WORKER_STUCK_TIMEOUT_S * 1000,
+    onStuck: (worker, silentMs) => {
+      if (stopping) return; // the drain's deadline deals with it
+      logger.error(
+        { workerPid: worker.process.pid, silentMs: Math.round(silentMs) },
+        'worker stuck: its event loop has not answered for WORKER_STUCK_TIMEOUT_S; killing it to replace it',
+      );
+      worker.process.kill('SIGKILL');
+    },
+  });
+
   const stop = (signal: StopCause) => {
     const workers = live();
     if (stopping) {
@@ -92,6 +107,7 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing, lim
       process.exit(1);
     }
     stopping = true;
+    stopWatching();
     logger.info({ signal, workers: workers.length }, 'draining workers');
     for (const worker of workers) worker.send({ type: SHUTDOWN_MESSAGE });
     const deadline = setTimeout(

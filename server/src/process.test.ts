@@ -476,6 +476,24 @@ describe('the server process', () => {
     }
   });
 
+  it('replaces a worker whose event loop stopped (SIGSTOP) after WORKER_STUCK_TIMEOUT_S, and leaves working ones alone', async () => {
+    const { child, base, output } = await startServer(db, {
+      WEB_CONCURRENCY: '2',
+      WORKER_STUCK_TIMEOUT_S: '1',
+    });
+    await listeningWorkers(output, 2);
+    await sleep(2_500); // more than twice the timeout: working workers answer the heartbeats
+    expect(output()).not.toMatch(/worker stuck/);
+    const [stopped, other] = workerPids(child.pid as number);
+    process.kill(stopped as number, 'SIGSTOP');
+    await waitForMatches(output, /worker stuck/, 1, 5_000);
+    await listeningWorkers(output, 3); // its replacement
+    expect(output()).toMatch(new RegExp(`"workerPid":${stopped}[^\\n]*worker stuck`));
+    expect(workerPids(child.pid as number)).toContain(other);
+    expect(workerPids(child.pid as number)).not.toContain(stopped);
+    for (let i = 0; i < 10; i++) expect(await statusOnNewConnection(`${base}/healthz`, 2_000)).toBe('200');
+  });
+
   it('replaces a worker killed with SIGKILL and keeps answering, the replacement too', async () => {
     const { child, base, output } = await startServer(db, { WEB_CONCURRENCY: '2' });
     await listeningWorkers(output, 2);
