@@ -11,6 +11,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { AggregatorRegistry, type Registry } from 'prom-client';
+import { LISTENING } from '#src/heartbeat.ts';
 
 type RegistryJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
@@ -26,8 +27,6 @@ type Message = {
 /** Worker → primary: render every worker's metrics for me. */
 const REQUEST = 'plumb:metrics-request';
 const RESPONSE = 'plumb:metrics-response';
-/** Worker → primary: I listen now (its sockets are its own, so the cluster's `listening` event does not come). */
-const LISTENING = 'plumb:listening';
 /** Primary → worker: send me your registry; and its answer. */
 const COLLECT = 'plumb:metrics-collect';
 const COLLECTED = 'plumb:metrics-collected';
@@ -87,11 +86,6 @@ export function serveClusterMetrics(timeoutMs = 3_000): void {
     else if (message?.type === REQUEST) collect(worker, message.id);
     else if (message?.type === COLLECTED) settle(worker, message.id, message);
   });
-}
-
-/** In a worker, once it listens: from now on the primary asks it for its registry. */
-export function announceListening(): void {
-  process.send?.({ type: LISTENING });
 }
 
 /** In a worker: send this registry when the primary collects. */

@@ -128,7 +128,7 @@ export const serverEnvSchema = z.object({
     // probe allows (3 × 10 s).
     .default(30)
     .describe(
-      "With several workers: a worker whose event loop has not answered the primary's heartbeat for this long is killed and replaced (a loop that never yields would otherwise keep its share of new connections waiting).",
+      "With several workers: a worker that listens but whose event loop has not answered the primary's heartbeat for this long is killed and replaced, as one that died (a loop that never yields would otherwise keep its share of new connections waiting). With one worker there is no primary: the orchestrator's liveness probe on /healthz covers it.",
     ),
   KEEP_ALIVE_TIMEOUT_S: integer(1, 3_600)
     .default(65)

@@ -9,48 +9,72 @@
 import type { Worker } from 'node:cluster';
 
 const HEARTBEAT = 'plumb:heartbeat';
+/**
+ * Worker → primary: I listen now. Its sockets are its own (ADR 020), so the cluster's `listening`
+ * event does not come; the watchdog and /metrics (`cluster-metrics.ts`) start from this.
+ */
+export const LISTENING = 'plumb:listening';
 
-const isHeartbeat = (message: unknown) => (message as { type?: unknown } | null)?.type === HEARTBEAT;
+const typeOf = (message: unknown) => (message as { type?: unknown } | null)?.type;
+/** A send to a process that has just gone fails: that is the exit handler's business, not an error. */
+const ignore = () => {};
+
+/** In a worker, once it listens. */
+export function announceListening(): void {
+  process.send?.({ type: LISTENING }, ignore);
+}
 
 /** In a worker, from its first line (`main.ts`): answer the primary's heartbeats. */
 export function answerHeartbeats(): void {
   process.on('message', (message) => {
-    if (isHeartbeat(message) && process.connected) process.send?.({ type: HEARTBEAT });
+    if (typeOf(message) === HEARTBEAT && process.connected) process.send?.({ type: HEARTBEAT }, ignore);
   });
 }
 
 /**
  * In the primary: sends each of `workers()` a heartbeat every `stuckMs` ÷ 10 (at least 50 ms, at
- * most 1 s) and calls `onStuck` once for a worker that has answered before but not for `stuckMs`
- * since. A worker is watched from its first answer: while it loads the application (over a second
- * from source on a busy machine) its event loop does not turn, and a start that hangs is not what
- * this is for. Returns a function that stops watching.
+ * most 1 s) and calls `onStuck` once for a worker that has said it listens (`plumb:listening`) and
+ * then not answered for `stuckMs`, nor the last ten heartbeats. A worker is watched from then on:
+ * loading the application does not turn its event loop for a second or more at a time, and a start
+ * that hangs is not what this is for. Ten heartbeats, not only the time: after the whole container
+ * was frozen (`docker pause`, a suspended laptop) every worker has been silent for as long, and
+ * none of them is stuck. Returns a function that stops watching.
  */
 export function watchHeartbeats(options: {
   workers: () => Worker[];
   stuckMs: number;
   onStuck: (worker: Worker, silentMs: number) => void;
 }): () => void {
+  /** When it last answered (or said it listens); Infinity once reported. */
   const lastHeard = new WeakMap<Worker, number>();
-  const asked = new WeakSet<Worker>();
+  /** Heartbeats sent since it last answered. */
+  const unanswered = new WeakMap<Worker, number>();
+  const watched = new WeakSet<Worker>();
   const everyMs = Math.min(1_000, Math.max(50, options.stuckMs / 10));
+  const MISSED = 10;
   const timer = setInterval(() => {
     const now = performance.now();
     for (const worker of options.workers()) {
-      if (!asked.has(worker)) {
-        asked.add(worker);
+      if (!watched.has(worker)) {
+        watched.add(worker);
         worker.on('message', (message) => {
-          if (isHeartbeat(message) && lastHeard.get(worker) !== Number.POSITIVE_INFINITY) {
+          const type = typeOf(message);
+          const heard = lastHeard.get(worker);
+          if (heard === Number.POSITIVE_INFINITY) return;
+          if (type === LISTENING || (type === HEARTBEAT && heard !== undefined)) {
             lastHeard.set(worker, performance.now());
+            unanswered.set(worker, 0);
           }
         });
       }
       const heard = lastHeard.get(worker);
-      if (heard !== undefined && now - heard >= options.stuckMs) {
+      const missed = unanswered.get(worker) ?? 0;
+      if (heard !== undefined && now - heard >= options.stuckMs && missed >= MISSED) {
         lastHeard.set(worker, Number.POSITIVE_INFINITY); // reported once
         options.onStuck(worker, now - heard);
-      } else if (worker.isConnected()) {
-        worker.send({ type: HEARTBEAT });
+      } else if (heard !== undefined && heard !== Number.POSITIVE_INFINITY && worker.isConnected()) {
+        unanswered.set(worker, missed + 1);
+        worker.send({ type: HEARTBEAT }, ignore);
       }
     }
   }, everyMs);

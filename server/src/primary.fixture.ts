@@ -2,12 +2,12 @@
  * @module A test entry (`primary.test.ts`): the real cluster primary, with the crash limits in
  * PLUMB_TEST_LIMITS, over two workers that stand in for the server's. Each exits 3 after
  * PLUMB_TEST_LIFE_MS (never when unset), and exits PLUMB_TEST_DRAIN_EXIT (default 0) when the
- * primary asks it to drain. With PLUMB_TEST_STUCK_AFTER_MS its event loop stops turning that long
- * after it starts (it answers the primary's heartbeats until then). A worker writes `{"msg":"worker up"}` when it is; it loads next to nothing,
+ * primary asks it to drain. With PLUMB_TEST_STUCK_AFTER_MS its event loop stops turning (for a minute)
+ * that long after it starts (it answers the primary's heartbeats until then). A worker writes `{"msg":"worker up"}` when it is; it loads next to nothing,
  * so that it starts in a few milliseconds.
  */
 import cluster from 'node:cluster';
-import { answerHeartbeats } from '#src/heartbeat.ts';
+import { announceListening, answerHeartbeats } from '#src/heartbeat.ts';
 import type { CrashLimits } from '#src/primary.ts';
 import { SHUTDOWN_MESSAGE } from '#src/signals.ts';
 import type { Sizing } from '#src/sizing/index.ts';
@@ -37,12 +37,15 @@ if (cluster.isPrimary) {
   startPrimary(env, createLogger('info'), sizing, { ...CRASH_LIMITS, ...limits });
 } else {
   answerHeartbeats();
+  announceListening();
   process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'worker up', pid: process.pid })}\n`);
   const stuckAfter = process.env.PLUMB_TEST_STUCK_AFTER_MS;
   if (stuckAfter !== undefined) {
-    setTimeout(() => {
-      for (;;); // an endless loop: nothing else runs in this process again
-    }, Number(stuckAfter));
+    // The event loop stops for a minute, without using a core (nor outliving a test by much).
+    setTimeout(
+      () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000),
+      Number(stuckAfter),
+    );
   }
   const life = process.env.PLUMB_TEST_LIFE_MS;
   if (life !== undefined) setTimeout(() => process.exit(3), Number(life));

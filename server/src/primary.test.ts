@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CrashLimits } from '#src/primary.ts';
-import { waitForMatches } from '#src/testing.ts';
+import { childrenOf, waitForMatches } from '#src/testing.ts';
 
 const fixture = fileURLToPath(new URL('./primary.fixture.ts', import.meta.url));
 const running: ReturnType<typeof spawn>[] = [];
@@ -121,6 +121,22 @@ describe('the cluster primary', () => {
     const primary = startPrimary({ limits: {}, stuckTimeoutS: 1 });
     await workersUp(primary, 2);
     await sleep(3_000);
+    expect(primary.lines().filter((line) => line.msg.startsWith('worker stuck'))).toEqual([]);
+    expect(died(primary.lines())).toEqual([]);
+  });
+
+  it('kills no worker after the whole server was frozen for longer than WORKER_STUCK_TIMEOUT_S (docker pause)', async () => {
+    const primary = startPrimary({ limits: {}, stuckTimeoutS: 1 });
+    await workersUp(primary, 2);
+    const primaryPid = primary.child.pid as number;
+    const workers = childrenOf(primaryPid);
+    process.kill(primaryPid, 'SIGSTOP');
+    for (const pid of workers) process.kill(pid, 'SIGSTOP');
+    await sleep(2_500);
+    // The workers first: their answers wait in the pipe while the primary's timer runs first.
+    for (const pid of workers) process.kill(pid, 'SIGCONT');
+    process.kill(primaryPid, 'SIGCONT');
+    await sleep(1_500);
     expect(primary.lines().filter((line) => line.msg.startsWith('worker stuck'))).toEqual([]);
     expect(died(primary.lines())).toEqual([]);
   });

@@ -109,7 +109,8 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing, lim
     stopping = true;
     stopWatching();
     logger.info({ signal, workers: workers.length }, 'draining workers');
-    for (const worker of workers) worker.send({ type: SHUTDOWN_MESSAGE });
+    // A worker that has just died cannot be told: its exit is handled above.
+    for (const worker of workers) worker.send({ type: SHUTDOWN_MESSAGE }, () => {});
     const deadline = setTimeout(
       () => {
         logger.error('workers did not stop in time; killing them');

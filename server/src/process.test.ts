@@ -486,12 +486,18 @@ describe('the server process', () => {
     expect(output()).not.toMatch(/worker stuck/);
     const [stopped, other] = workerPids(child.pid as number);
     process.kill(stopped as number, 'SIGSTOP');
-    await waitForMatches(output, /worker stuck/, 1, 5_000);
-    await listeningWorkers(output, 3); // its replacement
-    expect(output()).toMatch(new RegExp(`"workerPid":${stopped}[^\\n]*worker stuck`));
-    expect(workerPids(child.pid as number)).toContain(other);
-    expect(workerPids(child.pid as number)).not.toContain(stopped);
-    for (let i = 0; i < 10; i++) expect(await statusOnNewConnection(`${base}/healthz`, 2_000)).toBe('200');
+    try {
+      await waitForMatches(output, /worker stuck/, 1, 8_000);
+      await listeningWorkers(output, 3); // its replacement
+      expect(output()).toMatch(new RegExp(`"workerPid":${stopped}[^\\n]*worker stuck`));
+      expect(workerPids(child.pid as number)).toContain(other);
+      expect(workerPids(child.pid as number)).not.toContain(stopped);
+      for (let i = 0; i < 10; i++) expect(await statusOnNewConnection(`${base}/healthz`, 2_000)).toBe('200');
+    } finally {
+      try {
+        process.kill(stopped as number, 'SIGKILL'); // not left stopped if the watchdog did not act
+      } catch {}
+    }
   });
 
   it('replaces a worker killed with SIGKILL and keeps answering, the replacement too', async () => {
