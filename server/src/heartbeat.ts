@@ -32,8 +32,7 @@ export function answerHeartbeats(): void {
 }
 
 /**
- * In the primary: sends each of `workers()` a heartbeat every `stuckMs` ÷ 10 (at least 50 ms, at
- * most 1 s) and calls `onStuck` once for a worker that has said it listens (`plumb:listening`) and
+ * In the primary: sends each of `workers()` a heartbeat every `stuckMs` ÷ 10 (at most every 1 s) and calls `onStuck` once for a worker that has said it listens (`plumb:listening`) and
  * then not answered for `stuckMs`, nor the last ten heartbeats. A worker is watched from then on:
  * loading the application does not turn its event loop for a second or more at a time, and a start
  * that hangs is not what this is for. Ten heartbeats, not only the time: after the whole container
@@ -50,7 +49,7 @@ export function watchHeartbeats(options: {
   /** Heartbeats sent since it last answered. */
   const unanswered = new WeakMap<Worker, number>();
   const watched = new WeakSet<Worker>();
-  const everyMs = Math.min(1_000, Math.max(50, options.stuckMs / 10));
+  const everyMs = Math.min(1_000, options.stuckMs / 10);
   const MISSED = 10;
   const timer = setInterval(() => {
     const now = performance.now();

@@ -94,9 +94,17 @@ export async function listen(
   options: { port: number; host: string; sockets?: number },
 ): Promise<Listening> {
   const { port, host } = options;
+  /** Listening through `sockets`; closing resolves when the connections each accepted have closed. */
+  const listeningOn = (sockets: Server[]): Listening => ({
+    port,
+    sockets: sockets.length,
+    close: async () => {
+      await Promise.all(sockets.map(closed));
+    },
+  });
   if (!SPREADS_CONNECTIONS) {
     await bind(server, { port, host });
-    return { port, sockets: 1, close: () => closed(server) };
+    return listeningOn([server]);
   }
   const shared = { port, host, exclusive: true, reusePort: true };
   // The server itself listens on the first (so that it is `listening`, with its timeouts checked);
@@ -127,12 +135,5 @@ export async function listen(
     await Promise.all([server, ...extra].map(closed));
     throw error;
   }
-  return {
-    port,
-    sockets: extra.length + 1,
-    // Each resolves when the connections it accepted have closed.
-    close: async () => {
-      await Promise.all([server, ...extra].map(closed));
-    },
-  };
+  return listeningOn([server, ...extra]);
 }

@@ -34,14 +34,18 @@ if (cluster.isWorker) {
     { ...sizing, compileCache: compileCacheState() },
     `sizing: ${workers} worker(s), heap ${heapMb} MiB (semi-spaces ${semiSpaceMb} MiB), pool ${poolMax} each`,
   );
-  // Before any worker listens: they share the port (listen.ts), so none of them could tell.
-  try {
-    await checkPortFree(env.PORT, env.HOST);
-  } catch (error) {
-    logger.fatal({ code: (error as NodeJS.ErrnoException).code }, listenFailure(error, env.PORT));
-    process.exit(1);
-  }
+  // Before any worker listens: they share the port (listen.ts), so none of them could tell. Checked
+  // by the process that stays (after a re-exec, not before it too).
+  const exitUnlessPortFree = async () => {
+    try {
+      await checkPortFree(env.PORT, env.HOST);
+    } catch (error) {
+      logger.fatal({ code: (error as NodeJS.ErrnoException).code }, listenFailure(error, env.PORT));
+      process.exit(1);
+    }
+  };
   if (workers > 1) {
+    await exitUnlessPortFree();
     const { startPrimary } = await import('#src/primary.ts');
     startPrimary(env, logger, sizing);
   } else {
@@ -62,6 +66,7 @@ if (cluster.isWorker) {
         'cannot re-execute with the heap flags: running with V8 default heap; pass --max-old-space-size yourself',
       );
     }
+    await exitUnlessPortFree();
     // Not re-executed: libuv reads this when its pool first starts, which has not happened yet.
     process.env.UV_THREADPOOL_SIZE = String(uvThreadpoolSize);
     const { startWorker } = await import('#src/worker.ts');

@@ -74,9 +74,9 @@ export function heapArgs(
  * The flags a process that runs one worker must re-execute itself with, or undefined: more than
  * one worker (the primary starts each with its flags), the decided limits already given, or an
  * operator's NODE_OPTIONS setting the heap. Its own command-line heap flags, if they differ, are
- * replaced by the decided ones, as `heapArgs` does for cluster workers. Whatever V8's own default
- * heap (Node derives it from the memory it sees: 259 MiB in a 512 MiB container, against 334
- * decided), so that the heap in effect is the one reported. The start size of the young generation
+ * replaced by the decided ones, as `heapArgs` does for cluster workers. It re-executes whatever
+ * V8's own default heap is (Node derives it from the memory it sees: 259 MiB in a 512 MiB
+ * container, against 334 decided), so that the heap in effect is the one reported. The start size of the young generation
  * alone is not worth a second boot: it saves less than one costs.
  */
 export function heapReexecArgs(
