@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { buildBlueprint, RENDER_PROFILES } from '#src/render.ts';
 import { PlanError, PROFILES, planMachine } from '#src/sizing.ts';
-import { defaultOptions, drift, root, type SynthOptions, synthesize } from '#src/synth.ts';
+import { committedOptions, drift, root, type SynthOptions, synthesize } from '#src/synth.ts';
 import {
   blueprintProblems,
   envContractProblems,
@@ -23,7 +23,7 @@ const MiB = 1024 ** 2;
 let options: SynthOptions;
 let variants: Map<string, Map<string, string>>;
 beforeAll(async () => {
-  options = await defaultOptions();
+  options = await committedOptions();
   variants = new Map([
     ['committed', synthesize(options)],
     [

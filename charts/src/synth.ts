@@ -1,19 +1,32 @@
 /**
  * @module `npm run synth`: writes k8s/ (one file per workload, a kustomization, one overlay per
- * sizing profile) and render.yaml from the model. `-- --check` compares instead of writing.
+ * sizing profile) and render.yaml from the model, for the settings in `deployment.json` (settings.ts).
+ * Flags change those settings and are saved there, so the next run (and CI's `--check`) renders
+ * the same; an empty value removes one (`--host ''`). `-- --check` compares instead of writing.
  *
- *   npm run synth -- [--profile small|medium|large | --cpu 8 --memory 32Gi] [--external-database]
+ *   npm run synth -- [--profile small|medium|large | --cpu 8 --memory 32Gi] [--[no-]external-database]
  *                    [--db-max-connections 100] [--host notes.example.com] [--tls-secret plumb-tls] [--cert-issuer letsencrypt]
- *                    [--image-pull-secret ghcr] [--no-backups] [--render-profile free|starter|small|medium|large]
+ *                    [--image-pull-secret ghcr] [--[no-]backups] [--render-profile free|starter|small|medium|large]
  *                    [--render-region frankfurt] [--render-registry-credential ghcr]
+ *   npm run synth -- --check
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { buildStack, type StackOptions } from '#src/k8s/stack.ts';
-import { buildBlueprint, RENDER_PROFILES, type RenderProfile } from '#src/render.ts';
-import { type Machine, PROFILES, type ProfileName, parseMachine, planMachine } from '#src/sizing.ts';
+import { buildBlueprint, type RenderProfile } from '#src/render.ts';
+import {
+  checkSettings,
+  optionsOf,
+  SETTINGS_FILE,
+  SETTINGS_FLAGS,
+  type Settings,
+  SettingsError,
+  type SettingsFlags,
+  withFlags,
+} from '#src/settings.ts';
+import { type Machine, PlanError, PROFILES, type ProfileName, planMachine } from '#src/sizing.ts';
 
 export const root = join(import.meta.dirname, '../..');
 const HEADER =
@@ -27,22 +40,39 @@ export interface SynthOptions extends Omit<StackOptions, 'plan'> {
   renderRegistryCredential?: string | undefined;
 }
 
-/** What the repository commits: the release in package.json, its GitHub repository, the small profile. */
-export async function defaultOptions(): Promise<SynthOptions> {
-  const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+/** The settings in `dir`'s deployment.json (none: the small profile and the defaults). */
+export async function readSettings(dir = root): Promise<Settings> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, SETTINGS_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw error;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new SettingsError(`${SETTINGS_FILE} is not JSON: ${(error as Error).message}`);
+  }
+  return checkSettings(value);
+}
+
+/** Synth's options for `settings`: the release and GitHub repository from `dir`'s package.json. */
+export async function synthOptions(settings: Settings, dir = root): Promise<SynthOptions> {
+  const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as {
     version: string;
     repository: { url: string };
   };
   const [, owner = 'owner', repo = 'repo'] =
     /github\.com\/([^/]+)\/([^/.]+)/.exec(manifest.repository.url) ?? [];
-  return {
-    owner,
-    repo,
-    version: manifest.version,
-    machine: PROFILES.small,
-    profile: 'small',
-    renderProfile: 'small',
-  };
+  const { host, ...rest } = optionsOf(settings);
+  return { owner, repo, version: manifest.version, ...rest, ...(host ? { host } : {}) };
+}
+
+/** What the repository commits: its deployment.json, rendered. */
+export async function committedOptions(dir = root): Promise<SynthOptions> {
+  return synthOptions(await readSettings(dir), dir);
 }
 
 const yamlDocs = (objects: unknown[]) =>
@@ -124,109 +154,108 @@ function sizePatch(object: Obj): Obj[] {
   ];
 }
 
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+async function listFiles(dir: string, under: string): Promise<string[]> {
+  const entries = await readdir(join(dir, under), { withFileTypes: true, recursive: true }).catch(() => []);
   return entries
     .filter((entry) => entry.isFile())
-    .map((entry) => relative(root, join(entry.parentPath, entry.name)));
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)));
 }
 
 /** Paths whose content on disk differs from `files` (or that should not be there). */
-export async function drift(files: Map<string, string>): Promise<string[]> {
+export async function drift(files: Map<string, string>, dir = root): Promise<string[]> {
   const differing: string[] = [];
   for (const [path, content] of files) {
-    const current = await readFile(join(root, path), 'utf8').catch(() => undefined);
+    const current = await readFile(join(dir, path), 'utf8').catch(() => undefined);
     if (current !== content) differing.push(path);
   }
-  for (const path of await listFiles(join(root, 'k8s'))) if (!files.has(path)) differing.push(path);
+  for (const path of await listFiles(dir, 'k8s')) if (!files.has(path)) differing.push(path);
   return differing;
 }
 
-async function write(files: Map<string, string>): Promise<void> {
-  await rm(join(root, 'k8s'), { recursive: true, force: true });
+async function write(files: Map<string, string>, dir: string): Promise<void> {
+  await rm(join(dir, 'k8s'), { recursive: true, force: true });
   for (const [path, content] of files) {
-    await mkdir(dirname(join(root, path)), { recursive: true });
-    await writeFile(join(root, path), content);
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), content);
   }
 }
 
-function parseOptions() {
-  return parseArgs({
-    options: {
-      profile: { type: 'string' },
-      cpu: { type: 'string' },
-      memory: { type: 'string' },
-      'external-database': { type: 'boolean', default: false },
-      'db-max-connections': { type: 'string' },
-      host: { type: 'string' },
-      'tls-secret': { type: 'string' },
-      'cert-issuer': { type: 'string' },
-      'image-pull-secret': { type: 'string' },
-      'no-backups': { type: 'boolean', default: false },
-      'render-profile': { type: 'string' },
-      'render-region': { type: 'string' },
-      'render-registry-credential': { type: 'string' },
-      check: { type: 'boolean', default: false },
+/** deployment.json as synth writes it: two-space JSON, a comment first, a newline at the end. */
+export const settingsText = (settings: Settings) =>
+  `${JSON.stringify(
+    {
+      '//': 'What `npm run synth` renders k8s/ and render.yaml for. Its flags change this file (docs/sizing.md).',
+      ...settings,
     },
-  });
+    null,
+    2,
+  )}\n`;
+
+/**
+ * The command: renders (or with `--check`, compares) for deployment.json with `argv`'s flags
+ * applied, and saves the flags there. Returns the exit code; says what it did on `out`, what is
+ * wrong on `err`.
+ */
+export async function runSynth(
+  argv: string[],
+  dir = root,
+  say: { out: (line: string) => void; err: (line: string) => void } = {
+    out: (line) => console.log(line),
+    err: (line) => console.error(line),
+  },
+): Promise<number> {
+  let values: SettingsFlags & { check?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { ...SETTINGS_FLAGS, check: { type: 'boolean' } },
+      allowNegative: true,
+    }));
+  } catch (error) {
+    say.err(`synth: ${(error as Error).message}\nSee the usage at the top of charts/src/synth.ts.`);
+    return 2;
+  }
+  const { check, ...flags } = values;
+  try {
+    const saved = await readSettings(dir);
+    if (check) {
+      if (Object.keys(flags).length > 0) {
+        throw new SettingsError(
+          `--check takes no other flag: it checks the files against ${SETTINGS_FILE} (run synth with the flags first)`,
+        );
+      }
+      const differing = await drift(synthesize(await synthOptions(saved, dir)), dir);
+      if (differing.length > 0) {
+        say.err(
+          `Generated files differ from the model and ${SETTINGS_FILE}: ${differing.join(', ')}.\nRun 'npm run synth' and commit.`,
+        );
+        return 1;
+      }
+      say.out(`k8s/ and render.yaml match the model and ${SETTINGS_FILE}`);
+      return 0;
+    }
+    const settings = withFlags(saved, flags);
+    const options = await synthOptions(settings, dir);
+    const files = synthesize(options);
+    await write(files, dir);
+    const changed = Object.keys(flags).length > 0;
+    if (changed) await writeFile(join(dir, SETTINGS_FILE), settingsText(settings));
+    const plan = planMachine(options.machine, options);
+    say.out(
+      `wrote ${files.size} files (k8s/ for ${options.profile}: server ${plan.server.workers} worker(s), ` +
+        `pool ${plan.server.poolMax}, PostgreSQL max_connections ${plan.connections.maxConnections}; render.yaml for ${options.renderProfile})` +
+        (changed
+          ? `; saved ${Object.keys(flags)
+              .map((flag) => `--${flag}`)
+              .join(' ')} in ${SETTINGS_FILE}`
+          : ''),
+    );
+    return 0;
+  } catch (error) {
+    if (!(error instanceof SettingsError || error instanceof PlanError)) throw error;
+    say.err(`synth: ${error.message}`);
+    return 1;
+  }
 }
 
-if (import.meta.main) {
-  let values: ReturnType<typeof parseOptions>['values'];
-  try {
-    ({ values } = parseOptions());
-  } catch (error) {
-    console.error(`synth: ${(error as Error).message}\nSee the usage at the top of charts/src/synth.ts.`);
-    process.exit(2);
-  }
-  try {
-    const options = await defaultOptions();
-    if (values.cpu || values.memory) {
-      options.machine = parseMachine(values.cpu ?? '', values.memory ?? '');
-      options.profile = 'custom';
-    } else if (values.profile) {
-      if (!(values.profile in PROFILES))
-        throw new Error(`--profile must be one of ${Object.keys(PROFILES).join(', ')}`);
-      options.profile = values.profile as ProfileName;
-      options.machine = PROFILES[options.profile];
-    }
-    if (values['render-profile']) {
-      if (!(values['render-profile'] in RENDER_PROFILES)) {
-        throw new Error(`--render-profile must be one of ${Object.keys(RENDER_PROFILES).join(', ')}`);
-      }
-      options.renderProfile = values['render-profile'] as RenderProfile;
-    }
-    Object.assign(options, {
-      externalDatabase: values['external-database'],
-      host: values.host,
-      tlsSecret: values['tls-secret'],
-      certIssuer: values['cert-issuer'],
-      imagePullSecret: values['image-pull-secret'],
-      backups: !values['no-backups'],
-      databaseMaxConnections: values['db-max-connections'] ? Number(values['db-max-connections']) : undefined,
-      renderRegion: values['render-region'],
-      renderRegistryCredential: values['render-registry-credential'],
-    });
-    const files = synthesize(options);
-    if (values.check) {
-      const differing = await drift(files);
-      if (differing.length > 0) {
-        console.error(
-          `Generated files differ from the model: ${differing.join(', ')}.\nRun 'npm run synth' and commit.`,
-        );
-        process.exit(1);
-      }
-      console.log('k8s/ and render.yaml match the model');
-    } else {
-      await write(files);
-      const plan = planMachine(options.machine, options);
-      console.log(
-        `wrote ${files.size} files (k8s/ for ${options.profile}: server ${plan.server.workers} worker(s), ` +
-          `pool ${plan.server.poolMax}, PostgreSQL max_connections ${plan.connections.maxConnections}; render.yaml for ${options.renderProfile})`,
-      );
-    }
-  } catch (error) {
-    console.error(`synth: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  }
-}
+if (import.meta.main) process.exitCode = await runSynth(process.argv.slice(2));
