@@ -115,7 +115,7 @@ describe('npm run synth in a repository', () => {
     expect(await synth('--render-profile', 'large', '--db-max-connections', '200')).toBe(1);
     expect(lines.at(-1)).toContain('db-max-connections: is the cap of an external database');
     expect(await synth('--cpu', '1', '--memory', '1Gi')).toBe(1);
-    expect(lines.at(-1)).toMatch(/^synth: 1 CPU \/ 1 GiB leaves the server/);
+    expect(lines.at(-1)).toMatch(/^synth: 1 CPU \/ 1 GiB is too small with the bundled PostgreSQL/);
     expect(await file('deployment.json')).toBe(before.settings);
     expect(await file('render.yaml')).toBe(before.render);
   });

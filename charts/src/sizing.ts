@@ -53,23 +53,14 @@ const fixed = (cpu: number, memoryMb: number, limitMemoryMb = memoryMb): Resourc
 /** Rounds down to a multiple of `step`. */
 const down = (value: number, step: number) => Math.floor(value / step) * step;
 
-/**
- * Plans one machine. The server gets what is left after the system, PostgreSQL, the client and the
- * jobs, halved so that a second server pod fits during a rolling update (`maxSurge: 1`); its CPU
- * limit may burst to the whole remainder.
- *
- * @example
- * planMachine(PROFILES.small).server.workers; // 1
- */
-export function planMachine(
-  machine: Machine,
-  options: { externalDatabase?: boolean | undefined; databaseMaxConnections?: number | undefined } = {},
-): Plan {
-  if (!(machine.cpu >= 1) || !(machine.memoryBytes >= 1 * GiB)) {
-    throw new PlanError(
-      `A machine needs at least 1 CPU and 1 GiB; got ${machine.cpu} CPU and ${fmt(machine.memoryBytes)}.`,
-    );
-  }
+/** The least a server pod can run with; two of them must fit during a rollout. */
+const MIN_SERVER_MEMORY = 384 * MiB;
+const MIN_SERVER_CPU = 0.1;
+const fitsServer = (memoryBytes: number, cpu: number) =>
+  memoryBytes >= MIN_SERVER_MEMORY && cpu >= MIN_SERVER_CPU;
+
+/** How a machine is shared out: the system, PostgreSQL, the client and jobs, then the server. */
+function shares(machine: Machine, options: { externalDatabase?: boolean | undefined }) {
   const system = {
     cpu: Math.max(0.25, down(machine.cpu * 0.1, 0.05)),
     memoryBytes: Math.max(512 * MiB, down(machine.memoryBytes * 0.1, MiB)),
@@ -99,10 +90,42 @@ export function planMachine(
   // Two server pods must fit at once during a rollout.
   const serverMemory = down(rest.memoryBytes / 2, MiB);
   const serverCpuRequest = down(rest.cpu / 2, 0.05);
-  if (serverMemory < 384 * MiB || serverCpuRequest < 0.1) {
+  return { system, client, migrate, backup, pgMemory, pgCpu, rest, serverMemory, serverCpuRequest };
+}
+
+/**
+ * Plans one machine. The server gets what is left after the system, PostgreSQL, the client and the
+ * jobs, halved so that a second server pod fits during a rolling update (`maxSurge: 1`); its CPU
+ * limit may burst to the whole remainder.
+ *
+ * @example
+ * planMachine(PROFILES.small).server.workers; // 1
+ */
+export function planMachine(
+  machine: Machine,
+  options: { externalDatabase?: boolean | undefined; databaseMaxConnections?: number | undefined } = {},
+): Plan {
+  if (!(machine.cpu >= 1) || !(machine.memoryBytes >= 1 * GiB)) {
     throw new PlanError(
-      `${machine.cpu} CPU / ${fmt(machine.memoryBytes)} leaves the server ${serverCpuRequest} CPU and ${fmt(serverMemory)} ` +
-        '(two pods must fit during a rolling update): give the machine more memory or CPU.',
+      `A machine needs at least 1 CPU and 1 GiB; got ${machine.cpu} CPU and ${fmt(machine.memoryBytes)}.`,
+    );
+  }
+  const { system, pgCpu, pgMemory, client, migrate, backup, rest, serverMemory, serverCpuRequest } = shares(
+    machine,
+    options,
+  );
+  if (!fitsServer(serverMemory, serverCpuRequest)) {
+    // The least memory with this many CPUs that fits, so that the message says what would do (from
+    // 1 CPU up, the server's CPU share is at least 0.1).
+    let enough = machine.memoryBytes;
+    while (!fitsServer(shares({ ...machine, memoryBytes: enough }, options).serverMemory, MIN_SERVER_CPU)) {
+      enough += 64 * MiB;
+    }
+    throw new PlanError(
+      `${machine.cpu} CPU / ${fmt(machine.memoryBytes)} is too small${options.externalDatabase ? '' : ' with the bundled PostgreSQL'}: ` +
+        `the server would get ${Number(serverCpuRequest.toFixed(2))} CPU and ${fmt(Math.max(0, serverMemory))}, and needs ` +
+        `${MIN_SERVER_CPU} CPU and ${fmt(MIN_SERVER_MEMORY)} for each of the two pods a rolling update runs. ` +
+        `Give the machine at least ${fmt(enough)} of memory.`,
     );
   }
   const serverCpuLimit = Math.max(1, down(rest.cpu, 0.05));
