@@ -6,7 +6,7 @@
  * connections, which the kernel spreads over every worker's sockets (ADR 020), and they would wait
  * for it forever; a health check that reaches another worker would not notice.
  */
-import type { Worker } from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 
 const HEARTBEAT = 'plumb:heartbeat';
 /**
@@ -48,24 +48,23 @@ export function watchHeartbeats(options: {
   const lastHeard = new WeakMap<Worker, number>();
   /** Heartbeats sent since it last answered. */
   const unanswered = new WeakMap<Worker, number>();
-  const watched = new WeakSet<Worker>();
   const everyMs = Math.min(1_000, options.stuckMs / 10);
   const MISSED = 10;
+  // Every worker's messages from its fork on: one that says it listens before the first heartbeat
+  // goes out (a bundled worker does, ~350 ms after its fork) must not be missed, or it is never watched.
+  const onMessage = (worker: Worker, message: unknown) => {
+    const type = typeOf(message);
+    const heard = lastHeard.get(worker);
+    if (heard === Number.POSITIVE_INFINITY) return;
+    if (type === LISTENING || (type === HEARTBEAT && heard !== undefined)) {
+      lastHeard.set(worker, performance.now());
+      unanswered.set(worker, 0);
+    }
+  };
+  cluster.on('message', onMessage);
   const timer = setInterval(() => {
     const now = performance.now();
     for (const worker of options.workers()) {
-      if (!watched.has(worker)) {
-        watched.add(worker);
-        worker.on('message', (message) => {
-          const type = typeOf(message);
-          const heard = lastHeard.get(worker);
-          if (heard === Number.POSITIVE_INFINITY) return;
-          if (type === LISTENING || (type === HEARTBEAT && heard !== undefined)) {
-            lastHeard.set(worker, performance.now());
-            unanswered.set(worker, 0);
-          }
-        });
-      }
       const heard = lastHeard.get(worker);
       const missed = unanswered.get(worker) ?? 0;
       if (heard !== undefined && now - heard >= options.stuckMs && missed >= MISSED) {
@@ -78,5 +77,8 @@ export function watchHeartbeats(options: {
     }
   }, everyMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    cluster.off('message', onMessage);
+  };
 }

@@ -117,6 +117,18 @@ describe('the cluster primary', () => {
     expect(died(primary.lines()).some((line) => line.signal === 'SIGKILL')).toBe(true);
   });
 
+  it('watches a worker that says it listens before the first heartbeat goes out (a bundled worker does)', async () => {
+    // Heartbeats every 400 ms: these workers are up sooner, and stop turning at once.
+    const primary = startPrimary({
+      limits: { maxCrashes: 100, firstBackoffMs: 20, maxBackoffMs: 20 },
+      stuckAfterMs: 0,
+      stuckTimeoutS: 4,
+    });
+    await waitForMatches(primary.output, /"msg":"worker stuck/, 2, 9_000);
+    const stuck = primary.lines().filter((line) => line.msg.startsWith('worker stuck'));
+    for (const line of stuck) expect(line.silentMs).toBeGreaterThanOrEqual(4_000);
+  });
+
   it('leaves alone workers whose event loops answer, for three times WORKER_STUCK_TIMEOUT_S', async () => {
     const primary = startPrimary({ limits: {}, stuckTimeoutS: 1 });
     await workersUp(primary, 2);
