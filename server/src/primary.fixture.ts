@@ -1,6 +1,6 @@
 /**
  * @module A test entry (`primary.test.ts`): the real cluster primary, with the crash limits in
- * PLUMB_TEST_LIMITS, over two workers that stand in for the server's. Each exits 3 after
+ * PLUMB_TEST_LIMITS, over PLUMB_TEST_WORKERS (2) workers that stand in for the server's. Each exits 3 after
  * PLUMB_TEST_LIFE_MS (never when unset), and exits PLUMB_TEST_DRAIN_EXIT (default 0) when the
  * primary asks it to drain. With PLUMB_TEST_STUCK_AFTER_MS its event loop stops turning (for a minute)
  * that long after it starts (it answers the primary's heartbeats until then). A worker writes `{"msg":"worker up"}` when it is; it loads next to nothing,
@@ -21,7 +21,7 @@ if (cluster.isPrimary) {
   const sizing: Sizing = {
     cpu: 2,
     memoryBytes: 2 ** 30,
-    workers: 2,
+    workers: Number(process.env.PLUMB_TEST_WORKERS ?? 2),
     heapMb: 96,
     semiSpaceMb: 8,
     poolMax: 1,

@@ -23,6 +23,7 @@ function startPrimary(env: {
   drainExit?: number;
   stuckAfterMs?: number;
   stuckTimeoutS?: number;
+  workers?: number;
 }) {
   const child = spawn(process.execPath, [fixture], {
     env: {
@@ -32,6 +33,7 @@ function startPrimary(env: {
       ...(env.drainExit === undefined ? {} : { PLUMB_TEST_DRAIN_EXIT: String(env.drainExit) }),
       ...(env.stuckAfterMs === undefined ? {} : { PLUMB_TEST_STUCK_AFTER_MS: String(env.stuckAfterMs) }),
       ...(env.stuckTimeoutS === undefined ? {} : { WORKER_STUCK_TIMEOUT_S: String(env.stuckTimeoutS) }),
+      ...(env.workers === undefined ? {} : { PLUMB_TEST_WORKERS: String(env.workers) }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -73,22 +75,21 @@ describe('the cluster primary', () => {
     });
   });
 
-  it('keeps replacing workers that die now and then, and drains the rest with exit 0', async () => {
+  it('keeps replacing workers that die after a while, all of them at once too', async () => {
+    // Four workers, each living 250 ms (longer than quietMs), die together again and again: more
+    // deaths at once than maxCrashes, and not a crash loop.
     const primary = startPrimary({
       limits: { maxCrashes: 2, quietMs: 100, firstBackoffMs: 20, maxBackoffMs: 100 },
       lifeMs: 250,
+      workers: 4,
     });
-    await workersUp(primary, 10);
+    await workersUp(primary, 16);
     expect(primary.child.exitCode, primary.output()).toBeNull();
     const deaths = died(primary.lines());
-    // Every ~300 ms both workers die together; each pair was replaced after 20 and 40 ms, since
-    // 100 ms without a death started the count again.
-    expect(deaths.length).toBeGreaterThanOrEqual(8);
-    expect(new Set(deaths.map((line) => line.restartInMs))).toEqual(new Set([20, 40]));
-
-    primary.child.kill('SIGTERM');
-    expect(await primary.exited, primary.output()).toBe(0);
-    expect(primary.lines().at(-1)).toMatchObject({ level: 'info', msg: 'stopped' });
+    expect(deaths.length).toBeGreaterThanOrEqual(12);
+    // Each replaced after the first backoff, none counted.
+    expect(new Set(deaths.map((line) => line.restartInMs))).toEqual(new Set([20]));
+    expect(new Set(deaths.map((line) => line.early))).toEqual(new Set([false]));
   });
 
   it('exits 1 after a drain in which a worker failed', async () => {
@@ -135,6 +136,10 @@ describe('the cluster primary', () => {
     await sleep(3_000);
     expect(primary.lines().filter((line) => line.msg.startsWith('worker stuck'))).toEqual([]);
     expect(died(primary.lines())).toEqual([]);
+    // And they drain: exit 0.
+    primary.child.kill('SIGTERM');
+    expect(await primary.exited, primary.output()).toBe(0);
+    expect(primary.lines().at(-1)).toMatchObject({ level: 'info', msg: 'stopped' });
   });
 
   it('kills no worker after the whole server was frozen for longer than WORKER_STUCK_TIMEOUT_S (docker pause)', async () => {

@@ -12,11 +12,13 @@ import { onStopSignal, SHUTDOWN_MESSAGE, type StopCause } from '#src/signals.ts'
 import { heapArgs, type Sizing } from '#src/sizing/index.ts';
 
 /**
- * When the primary gives up on its workers: after more than `maxCrashes` deaths, each within
- * `quietMs` of the one before (a crash loop: restarting will not help). Each replacement waits
- * twice as long as the one before, from `firstBackoffMs` up to `maxBackoffMs`; `quietMs` without a
- * death starts the count and the backoff again. (A worker killed for a stuck event loop,
- * `heartbeat.ts`, counts as a death.)
+ * When the primary gives up on its workers: after more than `maxCrashes` early deaths (of workers
+ * that lived less than `quietMs`), each within `quietMs` of the one before (a crash loop:
+ * restarting will not help). Each replacement after an early death waits twice as long as the one
+ * before, from `firstBackoffMs` up to `maxBackoffMs`; `quietMs` without one starts the count and the
+ * backoff again. A worker that had lived longer is replaced after `firstBackoffMs` and not counted:
+ * sixteen workers killed by one incident are not a crash loop, their replacements dying at once
+ * would be. (A worker killed for a stuck event loop, `heartbeat.ts`, counts as a death.)
  */
 export interface CrashLimits {
   maxCrashes: number;
@@ -45,7 +47,8 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing, lim
   let unclean = false;
   let crashes = 0;
   let lastDeath = Number.NEGATIVE_INFINITY;
-  const fork = () => cluster.fork(workerEnv);
+  const born = new WeakMap<Worker, number>();
+  const fork = () => born.set(cluster.fork(workerEnv), performance.now());
   const live = () => Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
   const stopWhenAllGone = () => {
     if (live().length > 0) return;
@@ -64,8 +67,11 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing, lim
       return;
     }
     const now = performance.now();
-    crashes = now - lastDeath > limits.quietMs ? 1 : crashes + 1;
-    lastDeath = now;
+    const early = now - (born.get(worker) ?? now) < limits.quietMs;
+    if (early) {
+      crashes = now - lastDeath > limits.quietMs ? 1 : crashes + 1;
+      lastDeath = now;
+    }
     if (crashes > limits.maxCrashes) {
       logger.fatal(
         { crashes, quietMs: limits.quietMs },
@@ -75,9 +81,11 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing, lim
       for (const other of live()) other.process.kill('SIGKILL');
       process.exit(1);
     }
-    const backoffMs = Math.min(limits.maxBackoffMs, limits.firstBackoffMs * 2 ** (crashes - 1));
+    const backoffMs = early
+      ? Math.min(limits.maxBackoffMs, limits.firstBackoffMs * 2 ** (crashes - 1))
+      : limits.firstBackoffMs;
     logger.error(
-      { workerPid: worker.process.pid, code, signal, crashes, restartInMs: backoffMs },
+      { workerPid: worker.process.pid, code, signal, early, crashes, restartInMs: backoffMs },
       'worker died; replacing it',
     );
     // Not unref'd: when every worker is dead, this timer is what keeps the primary alive.
