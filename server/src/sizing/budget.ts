@@ -60,7 +60,9 @@ export function connectionBudget(input: BudgetInput): Budget {
   const surge = input.maxSurge ?? 1;
   const fixed = (input.migrate ?? 1) + (input.backup ?? 1) + (input.reserve ?? 5);
   const processes = input.replicas * (1 + surge) * input.workers;
-  const fits = Math.min(MAX_POOL_PER_WORKER, Math.floor((input.maxConnections - fixed) / processes));
+  /** The largest pool per worker that fits (an explicit DB_POOL_MAX may go up to it). */
+  const mostThatFits = Math.floor((input.maxConnections - fixed) / processes);
+  const fits = Math.min(MAX_POOL_PER_WORKER, mostThatFits);
   const shape =
     `${processes} server processes (${input.replicas} replica(s) × ${1 + surge} during a rollout × ` +
     `${input.workers} worker(s)) plus ${fixed} for the migrate job, backups and a reserve`;
@@ -69,7 +71,10 @@ export function connectionBudget(input: BudgetInput): Budget {
     if (peak > input.maxConnections) {
       throw new BudgetError(
         `A pool of ${input.poolMax} per worker does not fit: ${shape} need ${peak} connections, but ` +
-          `max_connections is ${input.maxConnections}. At most ${Math.max(fits, 0)} per worker fits; lower DB_POOL_MAX.`,
+          `max_connections is ${input.maxConnections}. ` +
+          (mostThatFits >= 1
+            ? `At most ${mostThatFits} per worker fits; lower DB_POOL_MAX.`
+            : 'Not even 1 per worker fits: raise max_connections, or lower the replicas or WEB_CONCURRENCY.'),
       );
     }
     return { poolMax: input.poolMax, peakConnections: peak, maxConnections: input.maxConnections };

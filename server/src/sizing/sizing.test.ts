@@ -242,9 +242,16 @@ describe('deciding', () => {
       poolMax: 3,
       source: { poolMax: 'DB_POOL_MAX' },
     });
+    // The largest pool that fits is named, above the automatic cap of 10 too: the workers come down
+    // to one for a pinned pool, and 2 × 46 + 7 = 99.
     expect(() => decideSizing(input({ overrides: { poolMax: 50 } }))).toThrow(
-      /A pool of 50 per worker does not fit/,
+      /A pool of 50 per worker does not fit: .* need 107 connections, but max_connections is 100\. At most 46 per worker fits; lower DB_POOL_MAX\./,
     );
+    expect(decideSizing(input({ overrides: { poolMax: 46 } })).connections).toEqual({
+      peak: 99,
+      maxConnections: 100,
+    });
+    expect(() => decideSizing(input({ overrides: { poolMax: 47 } }))).toThrow(/At most 46 per worker fits/);
   });
 
   it('runs fewer workers than CPUs when a pinned DB_POOL_MAX would not fit the budget with more', () => {
