@@ -11,7 +11,14 @@ import { compileCacheState } from '#src/compile-cache.ts';
 import { serverEnvSchema, workerEnvSchema } from '#src/env.ts';
 import { checkPortFree, listenFailure } from '#src/listen.ts';
 import { createLogger } from '#src/logger.ts';
-import { heapReexecArgs, reexec, resolveSizing, type Sizing, SizingError } from '#src/sizing/index.ts';
+import {
+  heapReexecArgs,
+  reexec,
+  resolveSizing,
+  type Sizing,
+  SizingError,
+  withOperatorHeap,
+} from '#src/sizing/index.ts';
 
 const env = loadEnvOrExit(serverEnvSchema);
 const logger = createLogger(env.LOG_LEVEL);
@@ -23,7 +30,14 @@ if (cluster.isWorker) {
 } else {
   let sizing: Sizing;
   try {
-    sizing = resolveSizing(env);
+    const decided = resolveSizing(env);
+    sizing = withOperatorHeap(decided);
+    if (sizing !== decided) {
+      logger.warn(
+        { decided: { heapMb: decided.heapMb, semiSpaceMb: decided.semiSpaceMb } },
+        `NODE_OPTIONS sets the heap: workers run with ${sizing.heapMb} MiB (semi-spaces ${sizing.semiSpaceMb} MiB), not the decided ${decided.heapMb} (${decided.semiSpaceMb})`,
+      );
+    }
   } catch (error) {
     if (!(error instanceof SizingError)) throw error;
     process.stderr.write(`Cannot size the server: ${error.message}\n`);

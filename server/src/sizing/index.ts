@@ -1,4 +1,5 @@
 /** @module Sizing from the environment: detect the container, apply the operator's overrides, decide. */
+import { getHeapStatistics } from 'node:v8';
 import type { ServerEnv } from '#src/env.ts';
 import { BudgetError, DEFAULT_MAX_CONNECTIONS, DEFAULT_REPLICAS } from '#src/sizing/budget.ts';
 import { decideSizing, type Sizing, SizingError, START_SEMI_SPACE_MB } from '#src/sizing/decide.ts';
@@ -68,6 +69,30 @@ export function heapArgs(
         `--max-semi-space-size=${sizing.semiSpaceMb}`,
         `--min-semi-space-size=${Math.min(sizing.semiSpaceMb, START_SEMI_SPACE_MB)}`,
       ];
+}
+
+/** An operator's `--max-old-space-size` in NODE_OPTIONS, with dashes or underscores, `=` or a space. */
+const OLD_SPACE_VALUE = /(?:^|\s)--max[-_]old[-_]space[-_]size(?:=|\s+)(\d+)/;
+
+/**
+ * The sizing as V8 runs it: when an operator's NODE_OPTIONS set the heap, `heapArgs` leaves the
+ * workers V8's flags from there, so the old space is theirs and the semi-space what V8 made of it
+ * (its heap limit is the old space plus three semi-spaces: 1,024 + 3 × 64 = 1,216 MiB for
+ * `--max-old-space-size=1024` on a large machine). Otherwise `sizing` unchanged.
+ *
+ * @example
+ * withOperatorHeap(sizing, '--max-old-space-size=1024', 1216 * 2 ** 20); // heapMb 1024, semiSpaceMb 64, source.heap 'NODE_OPTIONS'
+ */
+export function withOperatorHeap(
+  sizing: Sizing,
+  nodeOptions = process.env.NODE_OPTIONS ?? '',
+  heapSizeLimit = getHeapStatistics().heap_size_limit,
+): Sizing {
+  const value = OLD_SPACE_VALUE.exec(nodeOptions)?.[1];
+  if (value === undefined) return sizing;
+  const heapMb = Number(value);
+  const semiSpaceMb = Math.max(0, Math.round((heapSizeLimit / 2 ** 20 - heapMb) / 3));
+  return { ...sizing, heapMb, semiSpaceMb, source: { ...sizing.source, heap: 'NODE_OPTIONS' } };
 }
 
 /**
