@@ -14,25 +14,36 @@ export const flag = z
 /** A whole number read from a string, with inclusive bounds. */
 export const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** Kubernetes' quantity suffixes (`K` too, which people write for `k`). */
 const UNITS: Record<string, number> = {
   '': 1,
+  k: 1e3,
   K: 1e3,
   M: 1e6,
   G: 1e9,
   T: 1e12,
+  P: 1e15,
+  E: 1e18,
   Ki: 2 ** 10,
   Mi: 2 ** 20,
   Gi: 2 ** 30,
   Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
+const QUANTITY = /^(\d+(?:\.\d+)?)(?:(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)|[eE](\d+))?$/;
 
-/** A memory size as Kubernetes writes it (`512Mi`, `2Gi`, `1G`, or plain bytes), read as bytes. */
+/**
+ * A memory size as Kubernetes writes it (`512Mi`, `2Gi`, `1G`, `129e6`, or plain bytes), read as
+ * bytes.
+ */
 export const memoryQuantity = z
   .string()
-  .regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$/, 'must be a size like 512Mi, 2Gi or a number of bytes')
+  .regex(QUANTITY, 'must be a size like 512Mi, 2Gi or a number of bytes')
   .transform((value) => {
-    const [, number, unit = ''] = /^(\d+(?:\.\d+)?)(\w*)$/.exec(value) ?? [];
-    return Math.floor(Number(number) * (UNITS[unit] ?? 1));
+    const [, number, unit = '', exponent] = QUANTITY.exec(value) ?? [];
+    const scale = exponent === undefined ? (UNITS[unit] as number) : 10 ** Number(exponent);
+    return Math.floor(Number(number) * scale);
   })
   .pipe(z.number().min(64 * 2 ** 20, 'must be at least 64Mi'));
 

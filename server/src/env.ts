@@ -86,7 +86,7 @@ export const serverEnvSchema = z.object({
   MEMORY_LIMIT: memoryQuantity
     .optional()
     .describe(
-      'Memory to size for, instead of the container limit read from cgroups: bytes, or a Kubernetes quantity (512Mi, 2Gi; 512M and 2G are powers of ten).',
+      'Memory to size for, instead of the container limit read from cgroups: bytes, or a Kubernetes quantity (512Mi, 2Gi; 512M, 2G and 2e9 are powers of ten).',
     ),
   UV_THREADPOOL_SIZE: integer(1, 1024)
     .optional()

@@ -135,6 +135,21 @@ describe('detecting the container', () => {
     expect(sizing).toMatchObject({ cpu: 4, memoryBytes: 8 * GiB, workers: 4 });
     expect(sizing.source).toMatchObject({ cpu: 'CPU_LIMIT', memory: 'MEMORY_LIMIT', workers: 'cpu' });
   });
+
+  it.each([
+    ['2Gi', 2 * GiB],
+    ['1.5Gi', 1.5 * GiB],
+    ['2G', 2e9],
+    ['2000000k', 2e9],
+    ['2e9', 2e9],
+    ['2E9', 2e9],
+    ['0.001Pi', Math.floor(0.001 * 2 ** 50)],
+    ['2147483648', 2 * GiB],
+  ])('reads MEMORY_LIMIT=%s as Kubernetes does: %d bytes', (value, bytes) => {
+    expect(
+      parseEnv(serverEnvSchema, { DATABASE_URL: 'postgres://x', MEMORY_LIMIT: value }).MEMORY_LIMIT,
+    ).toBe(bytes);
+  });
 });
 
 const input = (over: Partial<SizingInput> = {}): SizingInput => ({
@@ -321,6 +336,8 @@ describe('refusing bad overrides at start', () => {
     ['CPU_LIMIT', '0'],
     ['CPU_LIMIT', 'two'],
     ['MEMORY_LIMIT', '12 GB'],
+    ['MEMORY_LIMIT', '2gi'],
+    ['MEMORY_LIMIT', '2Gb'],
     ['MEMORY_LIMIT', '1Mi'],
     ['UV_THREADPOOL_SIZE', '0'],
   ])('%s=%s', (name, value) => {
