@@ -74,7 +74,9 @@ export const serverEnvSchema = z.object({
     .describe('Failed sign-ins one account may see per window before further attempts get 429.'),
   WEB_CONCURRENCY: integer(1, 256)
     .optional()
-    .describe('Worker processes; by default one per CPU of the container (as many as its memory allows).'),
+    .describe(
+      'Worker processes; by default one per CPU of the container, as many as its memory allows and as DB_MAX_CONNECTIONS gives a connection each.',
+    ),
   CPU_LIMIT: z.coerce
     .number()
     .positive()

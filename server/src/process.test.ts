@@ -180,7 +180,7 @@ describe('the server process', () => {
   });
 
   it('runs one worker without a primary: the same pid, re-executed once with its heap flag', async () => {
-    // 2 GiB for one worker: 32 MiB semi-spaces (8 up to 1 GiB, 16 up to 2, 32 above).
+    // 2 GiB for one worker: 32 MiB semi-spaces (8 below 1 GiB, 16 from 1 GiB, 32 from 2).
     const { child, base } = await startServer(db, { WEB_CONCURRENCY: '1', MEMORY_LIMIT: '2Gi' });
     const info = (await (await fetch(`${base}/api/info`)).json()) as {
       sizing: { workers: number; heapMb: number; semiSpaceMb: number };

@@ -35,8 +35,8 @@ export const START_SEMI_SPACE_MB = 16;
 
 /**
  * The semi-space of a worker with `perWorkerMb` of memory: the largest power of two from 8 to
- * 32 MiB whose young generation (two semi-spaces) is at most 1/32 of it — 8 MiB up to 1 GiB per
- * worker, 16 up to 2 GiB, 32 above. Objects that are alive when a semi-space fills (those of the
+ * 32 MiB whose young generation (two semi-spaces) is at most 1/32 of it — 8 MiB below 1 GiB per
+ * worker, 16 from 1 GiB, 32 from 2 GiB. Objects that are alive when a semi-space fills (those of the
  * requests in flight) are copied, and promoted to the old space on the second copy; a larger one
  * fills less often, so fewer are. Measured under the notes list: 32 MiB semi-spaces spent ~35 %
  * less time in GC pauses than 8, for ~45 MB more RSS (docs/performance.md, ADR 019).

@@ -188,7 +188,7 @@ describe('deciding', () => {
     }
   });
 
-  it('gives a worker larger semi-spaces when its share of memory allows: 8 MiB up to 1 GiB, 16 up to 2, 32 above', () => {
+  it('gives a worker larger semi-spaces when its share of memory allows: 8 MiB below 1 GiB, 16 from 1 GiB, 32 from 2', () => {
     const semi = (cpu: number, memory: number) =>
       decideSizing(input({ cpu, memoryBytes: memory })).semiSpaceMb;
     expect(semi(1, 512 * MiB)).toBe(8);
