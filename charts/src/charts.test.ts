@@ -382,14 +382,21 @@ describe('sizing from one knob', () => {
   it('refuses a machine that cannot fit, saying why', () => {
     expect(() => planMachine({ cpu: 1, memoryBytes: 1 * GiB })).toThrow(PlanError);
     expect(() => planMachine({ cpu: 1, memoryBytes: 1 * GiB })).toThrow(
-      'is too small with the bundled PostgreSQL: the server would get 0.1 CPU and 0 GiB, and needs 0.1 CPU and 0.38 GiB for each of the two pods a rolling update runs. Give the machine at least 2.38 GiB of memory.',
+      'is too small with the bundled PostgreSQL: the server would get 0.1 CPU and 0 GiB, and needs 0.1 CPU and 0.38 GiB for each of the two pods a rolling update runs. Give the machine at least 2389Mi (2.34 GiB) of memory.',
     );
-    // That least memory is enough, and less is not.
-    expect(planMachine({ cpu: 1, memoryBytes: 2.375 * GiB }).server.workers).toBe(1);
-    expect(() => planMachine({ cpu: 1, memoryBytes: 2.375 * GiB - 64 * MiB })).toThrow(PlanError);
-    expect(() => planMachine({ cpu: 1, memoryBytes: 1 * GiB }, { externalDatabase: true })).toThrow(
-      'is too small: the server would get 0.2 CPU',
-    );
+    // The least memory named is enough, and 1 MiB less is not, from wherever one starts, with an
+    // external database too.
+    for (const [options, least] of [
+      [{}, 2389],
+      [{ externalDatabase: true }, 1920],
+    ] as const) {
+      for (const fromMb of [1024, 1045, 1500, least - 1]) {
+        expect(() => planMachine({ cpu: 1, memoryBytes: fromMb * MiB }, options)).toThrow(
+          `Give the machine at least ${least}Mi`,
+        );
+      }
+      expect(planMachine({ cpu: 1, memoryBytes: least * MiB }, options).server.workers).toBe(1);
+    }
     expect(() => planMachine({ cpu: 0.5, memoryBytes: 4 * GiB })).toThrow(/at least 1 CPU/);
   });
 });

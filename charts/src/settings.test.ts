@@ -96,6 +96,36 @@ describe('npm run synth in a repository', () => {
     expect(await file('render.yaml')).toBe(rendered.render);
     expect(await file('k8s/base/server.yaml')).toBe(rendered.server);
     expect(lines.at(-1)).toContain('k8s/ for custom');
+    expect(lines.at(-3)).toMatch(/; saved in deployment\.json: render-profile medium, cpu 8, memory 32Gi$/);
+  });
+
+  it('turns settings off and removes them, and says so', async () => {
+    expect(
+      await synth('--external-database', '--db-max-connections', '200', '--host', 'notes.example.com'),
+    ).toBe(0);
+    expect(JSON.parse(await file('deployment.json'))).toMatchObject({
+      'external-database': true,
+      'db-max-connections': 200,
+      host: 'notes.example.com',
+    });
+    // Off again: the external database's cap goes with it.
+    expect(await synth('--no-external-database', '--no-backups', '--host', '')).toBe(0);
+    expect(lines.at(-1)).toMatch(
+      /saved in deployment\.json: external-database false, backups false, host removed$/,
+    );
+    const settings = JSON.parse(await file('deployment.json'));
+    expect(settings).toMatchObject({ 'external-database': false, backups: false });
+    expect(settings).not.toHaveProperty('db-max-connections');
+    expect(settings).not.toHaveProperty('host');
+  });
+
+  it('mends with flags a hand-edited deployment.json that does not pass on its own', async () => {
+    await writeFile(join(dir, 'deployment.json'), '{ "profile": "small", "cpu": 8, "memory": "32Gi" }');
+    expect(await synth('--check')).toBe(1);
+    expect(lines.at(-1)).toContain('profile: a profile or a cpu and memory, not both');
+    expect(await synth('--profile', 'large')).toBe(0);
+    expect(JSON.parse(await file('deployment.json'))).toMatchObject({ profile: 'large' });
+    expect(await synth('--check')).toBe(0);
   });
 
   it('--check fails when deployment.json changed and the files were not rendered again', async () => {

@@ -93,26 +93,42 @@ export type SettingsFlags = Partial<Record<keyof typeof SETTINGS_FLAGS, string |
 const NUMBERS = new Set(['cpu', 'db-max-connections']);
 
 /**
- * The settings with `flags` applied: a flag sets its setting (`--no-backups` sets `backups` false),
- * an empty value removes it (`--host ''`), and a size replaces the other kind (`--profile` drops
- * `cpu`/`memory`, `--cpu`/`--memory` drop `profile`). Checked as a whole.
+ * The settings (as read from the file, checked or not) with `flags` applied: a flag sets its setting
+ * (`--no-backups` sets `backups` false), an empty value removes it (`--host ''`), a size replaces
+ * the other kind of size (`--profile` drops `cpu`/`memory`, `--cpu`/`--memory` drop `profile`), and
+ * `--no-external-database` drops the external database's `db-max-connections`. Checked as a whole,
+ * so flags can also mend a file that does not pass on its own.
  *
  * @example
  * withFlags({ profile: 'small' }, { cpu: '8', memory: '32Gi' }); // { cpu: 8, memory: '32Gi' }
  */
-export function withFlags(settings: Settings, flags: SettingsFlags): Settings {
+export function withFlags(settings: Record<string, unknown>, flags: SettingsFlags): Settings {
   const next: Record<string, unknown> = { ...settings };
   if (flags.profile !== undefined) {
     delete next.cpu;
     delete next.memory;
   }
   if (flags.cpu !== undefined || flags.memory !== undefined) delete next.profile;
+  if (flags['external-database'] === false && flags['db-max-connections'] === undefined) {
+    delete next['db-max-connections'];
+  }
   for (const [key, value] of Object.entries(flags)) {
     if (value === undefined) continue;
     if (value === '') delete next[key];
     else next[key] = NUMBERS.has(key) && typeof value === 'string' ? flagNumber(key, value) : value;
   }
-  return checkSettings(next, 'the flags with deployment.json');
+  return checkSettings(
+    next,
+    Object.keys(flags).length > 0 ? 'the flags with deployment.json' : SETTINGS_FILE,
+  );
+}
+
+/** What `flags` change, for a person: `render-profile medium, backups false, host removed`. */
+export function describeFlags(flags: SettingsFlags): string {
+  return Object.entries(flags)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => (value === '' ? `${key} removed` : `${key} ${String(value)}`))
+    .join(', ');
 }
 
 const flagNumber = (key: string, value: string) => {

@@ -115,17 +115,17 @@ export function planMachine(
     options,
   );
   if (!fitsServer(serverMemory, serverCpuRequest)) {
-    // The least memory with this many CPUs that fits, so that the message says what would do (from
-    // 1 CPU up, the server's CPU share is at least 0.1).
-    let enough = machine.memoryBytes;
+    // The least memory with this many CPUs that fits, to the MiB, so that the message says what
+    // would do (from 1 CPU up, the server's CPU share is at least 0.1).
+    let enough = 1 * GiB;
     while (!fitsServer(shares({ ...machine, memoryBytes: enough }, options).serverMemory, MIN_SERVER_CPU)) {
-      enough += 64 * MiB;
+      enough += MiB;
     }
     throw new PlanError(
       `${machine.cpu} CPU / ${fmt(machine.memoryBytes)} is too small${options.externalDatabase ? '' : ' with the bundled PostgreSQL'}: ` +
         `the server would get ${Number(serverCpuRequest.toFixed(2))} CPU and ${fmt(Math.max(0, serverMemory))}, and needs ` +
         `${MIN_SERVER_CPU} CPU and ${fmt(MIN_SERVER_MEMORY)} for each of the two pods a rolling update runs. ` +
-        `Give the machine at least ${fmt(enough)} of memory.`,
+        `Give the machine at least ${memoryQuantity(enough)} (${(Math.ceil((enough / GiB) * 100) / 100).toFixed(2)} GiB) of memory.`,
     );
   }
   const serverCpuLimit = Math.max(1, down(rest.cpu, 0.05));

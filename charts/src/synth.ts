@@ -18,6 +18,7 @@ import { buildStack, type StackOptions } from '#src/k8s/stack.ts';
 import { buildBlueprint, type RenderProfile } from '#src/render.ts';
 import {
   checkSettings,
+  describeFlags,
   optionsOf,
   SETTINGS_FILE,
   SETTINGS_FLAGS,
@@ -40,8 +41,11 @@ export interface SynthOptions extends Omit<StackOptions, 'plan'> {
   renderRegistryCredential?: string | undefined;
 }
 
-/** The settings in `dir`'s deployment.json (none: the small profile and the defaults). */
-export async function readSettings(dir = root): Promise<Settings> {
+/**
+ * What `dir`'s deployment.json holds, parsed but not yet checked (`withFlags` checks it, with any
+ * flags applied); none: the small profile and the defaults.
+ */
+export async function readSettingsFile(dir = root): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(join(dir, SETTINGS_FILE), 'utf8');
@@ -55,7 +59,15 @@ export async function readSettings(dir = root): Promise<Settings> {
   } catch (error) {
     throw new SettingsError(`${SETTINGS_FILE} is not JSON: ${(error as Error).message}`);
   }
-  return checkSettings(value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SettingsError(`${SETTINGS_FILE} must hold one JSON object of settings`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The settings in `dir`'s deployment.json, checked. */
+export async function readSettings(dir = root): Promise<Settings> {
+  return checkSettings(await readSettingsFile(dir));
 }
 
 /** Synth's options for `settings`: the release and GitHub repository from `dir`'s package.json. */
@@ -217,14 +229,14 @@ export async function runSynth(
   }
   const { check, ...flags } = values;
   try {
-    const saved = await readSettings(dir);
+    const saved = await readSettingsFile(dir);
     if (check) {
       if (Object.keys(flags).length > 0) {
         throw new SettingsError(
           `--check takes no other flag: it checks the files against ${SETTINGS_FILE} (run synth with the flags first)`,
         );
       }
-      const differing = await drift(synthesize(await synthOptions(saved, dir)), dir);
+      const differing = await drift(synthesize(await synthOptions(checkSettings(saved), dir)), dir);
       if (differing.length > 0) {
         say.err(
           `Generated files differ from the model and ${SETTINGS_FILE}: ${differing.join(', ')}.\nRun 'npm run synth' and commit.`,
@@ -244,11 +256,7 @@ export async function runSynth(
     say.out(
       `wrote ${files.size} files (k8s/ for ${options.profile}: server ${plan.server.workers} worker(s), ` +
         `pool ${plan.server.poolMax}, PostgreSQL max_connections ${plan.connections.maxConnections}; render.yaml for ${options.renderProfile})` +
-        (changed
-          ? `; saved ${Object.keys(flags)
-              .map((flag) => `--${flag}`)
-              .join(' ')} in ${SETTINGS_FILE}`
-          : ''),
+        (changed ? `; saved in ${SETTINGS_FILE}: ${describeFlags(flags)}` : ''),
     );
     return 0;
   } catch (error) {
