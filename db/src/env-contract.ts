@@ -17,6 +17,7 @@ export const integer = (min: number, max: number) => z.coerce.number().int().min
 /** Kubernetes' quantity suffixes (`K` too, which people write for `k`). */
 const UNITS: Record<string, number> = {
   '': 1,
+  m: 1e-3,
   k: 1e3,
   K: 1e3,
   M: 1e6,
@@ -31,7 +32,8 @@ const UNITS: Record<string, number> = {
   Pi: 2 ** 50,
   Ei: 2 ** 60,
 };
-const QUANTITY = /^(\d+(?:\.\d+)?)(?:(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)|[eE](\d+))?$/;
+/** Kubernetes' quantity grammar (`.5Gi`, `1.`, `129e6`, `2e+9`, `128974848000m`), unsigned. */
+const QUANTITY = /^\+?(\d+(?:\.\d*)?|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|m|k|K|M|G|T|P|E)|[eE]([+-]?\d+))?$/;
 
 /**
  * A memory size as Kubernetes writes it (`512Mi`, `2Gi`, `1G`, `129e6`, or plain bytes), read as
@@ -43,9 +45,15 @@ export const memoryQuantity = z
   .transform((value) => {
     const [, number, unit = '', exponent] = QUANTITY.exec(value) ?? [];
     const scale = exponent === undefined ? (UNITS[unit] as number) : 10 ** Number(exponent);
-    return Math.floor(Number(number) * scale);
+    // (Infinity, from 1e400, becomes a number the bound below refuses.)
+    return Math.min(Math.floor(Number(number) * scale), 2 ** 54);
   })
-  .pipe(z.number().min(64 * 2 ** 20, 'must be at least 64Mi'));
+  .pipe(
+    z
+      .number()
+      .min(64 * 2 ** 20, 'must be at least 64Mi')
+      .max(2 ** 53, 'must be at most 8Pi'),
+  );
 
 /** Thrown by {@link parseEnv} with one line per bad variable. */
 export class EnvError extends Error {

@@ -18,7 +18,8 @@ import { heapArgs, type Sizing } from '#src/sizing/index.ts';
  * before, from `firstBackoffMs` up to `maxBackoffMs`; `quietMs` without one starts the count and the
  * backoff again. A worker that had lived longer is replaced after `firstBackoffMs` and not counted:
  * sixteen workers killed by one incident are not a crash loop, their replacements dying at once
- * would be. (A worker killed for a stuck event loop, `heartbeat.ts`, counts as a death.)
+ * would be. (A worker killed for a stuck event loop, `heartbeat.ts`, is a death like any other:
+ * early or not by the same rule.)
  */
 export interface CrashLimits {
   maxCrashes: number;

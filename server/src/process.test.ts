@@ -191,23 +191,30 @@ describe('the server process', () => {
     expect(args).toContain('--max-old-space-size=512 --max-semi-space-size=32 --min-semi-space-size=16');
   });
 
-  it("reports the heap an operator's NODE_OPTIONS set, which V8 runs with, and says so", async () => {
-    const { child, base, output } = await startServer(db, {
-      WEB_CONCURRENCY: '1',
-      MEMORY_LIMIT: '2Gi',
-      NODE_OPTIONS: '--max-old-space-size=300 --max-semi-space-size=4',
-    });
-    const info = (await (await fetch(`${base}/api/info`)).json()) as {
-      sizing: { heapMb: number; semiSpaceMb: number; source: { heap?: string } };
-    };
-    expect(info.sizing).toMatchObject({ heapMb: 300, semiSpaceMb: 4, source: { heap: 'NODE_OPTIONS' } });
-    // Not re-executed with the decided flags.
-    const args = execFileSync('ps', ['-o', 'args=', '-p', String(child.pid)], { encoding: 'utf8' });
-    expect(args).not.toContain('--max-old-space-size');
-    expect(output()).toContain(
-      'NODE_OPTIONS sets the heap: workers run with 300 MiB (semi-spaces 4 MiB), not the decided 512 (32)',
-    );
-  });
+  it.each([
+    ['--max-old-space-size=300 --max-semi-space-size=4', 300, 4, ''],
+    // The semi-space is left to the server: it re-executes itself with it.
+    ['--max-old-space-size=300', 300, 32, '--max-semi-space-size=32 --min-semi-space-size=16'],
+  ])(
+    "reports the heap an operator's NODE_OPTIONS=%s sets, which V8 runs with, and says so",
+    async (nodeOptions, heapMb, semiSpaceMb, flags) => {
+      const { child, base, output } = await startServer(db, {
+        WEB_CONCURRENCY: '1',
+        MEMORY_LIMIT: '2Gi',
+        NODE_OPTIONS: nodeOptions,
+      });
+      const info = (await (await fetch(`${base}/api/info`)).json()) as {
+        sizing: { heapMb: number; semiSpaceMb: number; source: { heap?: string } };
+      };
+      expect(info.sizing).toMatchObject({ heapMb, semiSpaceMb, source: { heap: 'NODE_OPTIONS' } });
+      const args = execFileSync('ps', ['-o', 'args=', '-p', String(child.pid)], { encoding: 'utf8' });
+      expect(args).not.toContain('--max-old-space-size');
+      expect(args).toContain(flags);
+      expect(output()).toContain(
+        `NODE_OPTIONS sets the heap: running with ${heapMb} MiB (semi-spaces ${semiSpaceMb} MiB), not the decided 512 (32)`,
+      );
+    },
+  );
 
   it('decides the heap flag of one worker before the application loads: one boot of it, one sizing line', async () => {
     // No MEMORY_LIMIT and plain numbers only: main.ts decides without loading the application.

@@ -12,12 +12,13 @@ import { serverEnvSchema, workerEnvSchema } from '#src/env.ts';
 import { checkPortFree, listenFailure } from '#src/listen.ts';
 import { createLogger } from '#src/logger.ts';
 import {
+  heapInEffect,
   heapReexecArgs,
+  operatorHeap,
   reexec,
   resolveSizing,
   type Sizing,
   SizingError,
-  withOperatorHeap,
 } from '#src/sizing/index.ts';
 
 const env = loadEnvOrExit(serverEnvSchema);
@@ -26,18 +27,11 @@ const logger = createLogger(env.LOG_LEVEL);
 if (cluster.isWorker) {
   const { PLUMB_WORKER_SIZING } = loadEnvOrExit(workerEnvSchema);
   const { startWorker } = await import('#src/worker.ts');
-  await startWorker(env, logger, PLUMB_WORKER_SIZING as Sizing);
+  await startWorker(env, logger, heapInEffect(PLUMB_WORKER_SIZING as Sizing));
 } else {
   let sizing: Sizing;
   try {
-    const decided = resolveSizing(env);
-    sizing = withOperatorHeap(decided);
-    if (sizing !== decided) {
-      logger.warn(
-        { decided: { heapMb: decided.heapMb, semiSpaceMb: decided.semiSpaceMb } },
-        `NODE_OPTIONS sets the heap: workers run with ${sizing.heapMb} MiB (semi-spaces ${sizing.semiSpaceMb} MiB), not the decided ${decided.heapMb} (${decided.semiSpaceMb})`,
-      );
-    }
+    sizing = resolveSizing(env);
   } catch (error) {
     if (!(error instanceof SizingError)) throw error;
     process.stderr.write(`Cannot size the server: ${error.message}\n`);
@@ -58,7 +52,13 @@ if (cluster.isWorker) {
       process.exit(1);
     }
   };
+  const operator = operatorHeap();
   if (workers > 1) {
+    if (operator.oldSpace || operator.semiSpaceMb !== undefined) {
+      logger.warn(
+        `NODE_OPTIONS sets the heap: the workers run with it, not all of the decided ${heapMb} MiB (semi-spaces ${semiSpaceMb} MiB); /api/info shows what they run with`,
+      );
+    }
     await exitUnlessPortFree();
     const { startPrimary } = await import('#src/primary.ts');
     startPrimary(env, logger, sizing);
@@ -80,10 +80,17 @@ if (cluster.isWorker) {
         'cannot re-execute with the heap flags: running with V8 default heap; pass --max-old-space-size yourself',
       );
     }
+    const running = heapInEffect(sizing);
+    if (running !== sizing) {
+      logger.warn(
+        { decided: { heapMb, semiSpaceMb } },
+        `NODE_OPTIONS sets the heap: running with ${running.heapMb} MiB (semi-spaces ${running.semiSpaceMb} MiB), not the decided ${heapMb} (${semiSpaceMb})`,
+      );
+    }
     await exitUnlessPortFree();
     // Not re-executed: libuv reads this when its pool first starts, which has not happened yet.
     process.env.UV_THREADPOOL_SIZE = String(uvThreadpoolSize);
     const { startWorker } = await import('#src/worker.ts');
-    await startWorker(env, logger, sizing);
+    await startWorker(env, logger, running);
   }
 }

@@ -49,49 +49,61 @@ export function resolveSizing(env: SizingEnv, detect: DetectOptions = {}): Sizin
 /** V8 takes its flags with dashes or underscores (`--max_old_space_size`). */
 const HEAP_FLAG = /^--(max[-_]old|max[-_]semi|min[-_]semi)[-_]space[-_]size/;
 const START_FLAG = /^--min-semi-space-size=/;
-const OLD_SPACE_OPTION = /(^|\s)--max[-_]old[-_]space[-_]size/;
+/** An operator's old space in NODE_OPTIONS: `--max-old-space-size=N`, or Node's `--max-old-space-size-percentage=N`. */
+const OLD_SPACE_OPTION = /(?:^|\s)--max[-_]old[-_]space[-_]size(?:[-_]percentage)?=/;
+const SEMI_SPACE_OPTION = /(?:^|\s)--max[-_]semi[-_]space[-_]size=(\d+)/g;
+
+/** What an operator's NODE_OPTIONS set of the heap: the old space, and the semi-space (V8 keeps the last). */
+export function operatorHeap(nodeOptions = process.env.NODE_OPTIONS ?? '') {
+  const semi = [...nodeOptions.matchAll(SEMI_SPACE_OPTION)].at(-1)?.[1];
+  return {
+    oldSpace: OLD_SPACE_OPTION.test(nodeOptions),
+    semiSpaceMb: semi === undefined ? undefined : Number(semi),
+  };
+}
 
 /**
- * A worker's heap flags (old space, and the semi-space it grows to and starts with); an operator's
- * own NODE_OPTIONS setting wins.
+ * A worker's heap flags (old space, and the semi-space it grows to and starts with). What an
+ * operator's NODE_OPTIONS sets wins, limit by limit: the old space, or the semi-space (its start
+ * size goes with it).
  */
 export function heapArgs(
   execArgv: readonly string[],
   sizing: Pick<Sizing, 'heapMb' | 'semiSpaceMb'>,
   nodeOptions = process.env.NODE_OPTIONS ?? '',
 ): string[] {
-  const own = execArgv.filter((arg) => !HEAP_FLAG.test(arg));
-  return OLD_SPACE_OPTION.test(nodeOptions)
-    ? own
-    : [
-        ...own,
-        `--max-old-space-size=${sizing.heapMb}`,
-        `--max-semi-space-size=${sizing.semiSpaceMb}`,
-        `--min-semi-space-size=${Math.min(sizing.semiSpaceMb, START_SEMI_SPACE_MB)}`,
-      ];
+  const operator = operatorHeap(nodeOptions);
+  return [
+    ...execArgv.filter((arg) => !HEAP_FLAG.test(arg)),
+    ...(operator.oldSpace ? [] : [`--max-old-space-size=${sizing.heapMb}`]),
+    ...(operator.semiSpaceMb === undefined
+      ? [
+          `--max-semi-space-size=${sizing.semiSpaceMb}`,
+          `--min-semi-space-size=${Math.min(sizing.semiSpaceMb, START_SEMI_SPACE_MB)}`,
+        ]
+      : []),
+  ];
 }
 
-/** An operator's `--max-old-space-size` in NODE_OPTIONS, with dashes or underscores, `=` or a space. */
-const OLD_SPACE_VALUE = /(?:^|\s)--max[-_]old[-_]space[-_]size(?:=|\s+)(\d+)/;
-
 /**
- * The sizing as V8 runs it: when an operator's NODE_OPTIONS set the heap, `heapArgs` leaves the
- * workers V8's flags from there, so the old space is theirs and the semi-space what V8 made of it
- * (its heap limit is the old space plus three semi-spaces: 1,024 + 3 × 64 = 1,216 MiB for
- * `--max-old-space-size=1024` on a large machine). Otherwise `sizing` unchanged.
+ * The sizing as V8 runs it in this worker (a cluster worker, or a single one after its re-exec):
+ * where an operator's NODE_OPTIONS set a limit, `heapArgs` left it to them. The semi-space is then
+ * theirs, else the decided one; the old space is what V8's heap limit leaves after three
+ * semi-spaces (measured: `--max-old-space-size=1024` with 64 MiB semi-spaces → 1,216 MiB), which
+ * also covers `--max-old-space-size-percentage` and a flag given twice. Otherwise `sizing` unchanged.
  *
  * @example
- * withOperatorHeap(sizing, '--max-old-space-size=1024', 1216 * 2 ** 20); // heapMb 1024, semiSpaceMb 64, source.heap 'NODE_OPTIONS'
+ * heapInEffect(sizing, '--max-old-space-size=1024', 1120 * 2 ** 20); // heapMb 1024, semiSpaceMb 32 (decided), source.heap 'NODE_OPTIONS'
  */
-export function withOperatorHeap(
+export function heapInEffect(
   sizing: Sizing,
   nodeOptions = process.env.NODE_OPTIONS ?? '',
   heapSizeLimit = getHeapStatistics().heap_size_limit,
 ): Sizing {
-  const value = OLD_SPACE_VALUE.exec(nodeOptions)?.[1];
-  if (value === undefined) return sizing;
-  const heapMb = Number(value);
-  const semiSpaceMb = Math.max(0, Math.round((heapSizeLimit / 2 ** 20 - heapMb) / 3));
+  const operator = operatorHeap(nodeOptions);
+  if (!operator.oldSpace && operator.semiSpaceMb === undefined) return sizing;
+  const semiSpaceMb = operator.semiSpaceMb ?? sizing.semiSpaceMb;
+  const heapMb = operator.oldSpace ? Math.round(heapSizeLimit / 2 ** 20 - 3 * semiSpaceMb) : sizing.heapMb;
   return { ...sizing, heapMb, semiSpaceMb, source: { ...sizing.source, heap: 'NODE_OPTIONS' } };
 }
 

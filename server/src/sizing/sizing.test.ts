@@ -7,13 +7,7 @@ import { serverEnvSchema } from '#src/env.ts';
 import { connectionBudget } from '#src/sizing/budget.ts';
 import { decideSizing, MAX_HEAP_MB, MIN_HEAP_MB, type SizingInput } from '#src/sizing/decide.ts';
 import { type Detected, detectResources } from '#src/sizing/detect.ts';
-import {
-  heapArgs,
-  heapReexecArgs,
-  plainSizingEnv,
-  resolveSizing,
-  withOperatorHeap,
-} from '#src/sizing/index.ts';
+import { heapArgs, heapInEffect, heapReexecArgs, plainSizingEnv, resolveSizing } from '#src/sizing/index.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -145,6 +139,9 @@ describe('detecting the container', () => {
     ['2E9', 2e9],
     ['0.001Pi', Math.floor(0.001 * 2 ** 50)],
     ['2147483648', 2 * GiB],
+    ['.5Gi', 0.5 * GiB],
+    ['2e+9', 2e9],
+    ['128974848000m', 128974848],
   ])('reads MEMORY_LIMIT=%s as Kubernetes does: %d bytes', (value, bytes) => {
     expect(
       parseEnv(serverEnvSchema, { DATABASE_URL: 'postgres://x', MEMORY_LIMIT: value }).MEMORY_LIMIT,
@@ -338,6 +335,8 @@ describe('refusing bad overrides at start', () => {
     ['MEMORY_LIMIT', '12 GB'],
     ['MEMORY_LIMIT', '2gi'],
     ['MEMORY_LIMIT', '2Gb'],
+    ['MEMORY_LIMIT', '-2Gi'],
+    ['MEMORY_LIMIT', '1e400'],
     ['MEMORY_LIMIT', '1Mi'],
     ['UV_THREADPOOL_SIZE', '0'],
   ])('%s=%s', (name, value) => {
@@ -407,10 +406,21 @@ describe('heapArgs', () => {
     ]);
   });
 
-  it("leaves the heap to an operator's NODE_OPTIONS, in either spelling", () => {
-    for (const nodeOptions of ['--max-old-space-size=300', '--enable-source-maps --max_old_space_size=300']) {
-      expect(heapArgs(['--inspect'], { heapMb: 512, semiSpaceMb: 8 }, nodeOptions)).toEqual(['--inspect']);
+  it("leaves to an operator's NODE_OPTIONS each limit it sets, in either spelling", () => {
+    const sizing = { heapMb: 512, semiSpaceMb: 8 };
+    for (const nodeOptions of [
+      '--max-old-space-size=300',
+      '--enable-source-maps --max_old_space_size=300',
+      '--max-old-space-size-percentage=25',
+    ]) {
+      expect(heapArgs(['--inspect'], sizing, nodeOptions)).toEqual([
+        '--inspect',
+        '--max-semi-space-size=8',
+        '--min-semi-space-size=8',
+      ]);
     }
+    expect(heapArgs([], sizing, '--max_semi_space_size=4')).toEqual(['--max-old-space-size=512']);
+    expect(heapArgs([], sizing, '--max-old-space-size=300 --max-semi-space-size=4')).toEqual([]);
     expect(heapArgs([], { heapMb: 512, semiSpaceMb: 8 }, '--stack-size=2000')).toEqual([
       '--max-old-space-size=512',
       '--max-semi-space-size=8',
@@ -435,8 +445,12 @@ describe('heapReexecArgs', () => {
     expect(heapReexecArgs(one, [], '')).toEqual(heapArgs([], one, ''));
   });
 
-  it("leaves the heap to an operator's NODE_OPTIONS: no re-exec", () => {
-    expect(heapReexecArgs(one, [], '--max-old-space-size=300')).toBeUndefined();
+  it("re-executes only for the limits an operator's NODE_OPTIONS leaves to it", () => {
+    expect(heapReexecArgs(one, [], '--max-old-space-size=300')).toEqual([
+      '--max-semi-space-size=8',
+      '--min-semi-space-size=8',
+    ]);
+    expect(heapReexecArgs(one, [], '--max-old-space-size=300 --max-semi-space-size=4')).toBeUndefined();
   });
 
   it('does not re-execute for the start size of the young generation alone', () => {
@@ -452,24 +466,43 @@ describe('heapReexecArgs', () => {
   });
 });
 
-describe('withOperatorHeap', () => {
+describe('heapInEffect', () => {
   const decided = decideSizing(input({ cpu: 1, memoryBytes: 4 * GiB }));
 
-  it("reports the heap of an operator's NODE_OPTIONS, and the semi-space V8 made of it", () => {
-    // V8's limit is the old space plus three semi-spaces (measured: 1,024 → 1,216 MiB on this machine).
-    expect(withOperatorHeap(decided, '--enable-source-maps --max_old_space_size 1024', 1216 * MiB)).toEqual({
+  it("reports the limits an operator's NODE_OPTIONS set, the old space from V8's heap limit", () => {
+    expect(decided).toMatchObject({ heapMb: 512, semiSpaceMb: 32 });
+    // V8's limit is the old space plus three semi-spaces (measured: 1,024 → 1,216 MiB with 64 MiB).
+    expect(
+      heapInEffect(decided, '--enable-source-maps --max_old_space_size=1024', (1024 + 96) * MiB),
+    ).toEqual({
       ...decided,
       heapMb: 1024,
-      semiSpaceMb: 64,
       source: { ...decided.source, heap: 'NODE_OPTIONS' },
     });
     expect(
-      withOperatorHeap(decided, '--max-old-space-size=300 --max-semi-space-size=4', 312 * MiB),
-    ).toMatchObject({ heapMb: 300, semiSpaceMb: 4 });
+      heapInEffect(decided, '--max-old-space-size=300 --max-semi-space-size=4', 312 * MiB),
+    ).toMatchObject({
+      heapMb: 300,
+      semiSpaceMb: 4,
+    });
+    // A percentage of the machine, or a flag given twice (V8 keeps the last): what V8 made of it.
+    expect(heapInEffect(decided, '--max-old-space-size-percentage=10', (2602 + 96) * MiB).heapMb).toBe(2602);
+    expect(
+      heapInEffect(
+        decided,
+        '--max-semi-space-size=8 --max-old-space-size=1024 --max-semi-space-size=4',
+        1036 * MiB,
+      ),
+    ).toMatchObject({ heapMb: 1024, semiSpaceMb: 4 });
+    // The semi-space alone: the decided old space stays.
+    expect(heapInEffect(decided, '--max-semi-space-size=4', 999 * MiB)).toMatchObject({
+      heapMb: 512,
+      semiSpaceMb: 4,
+    });
   });
 
-  it('leaves the decided heap when NODE_OPTIONS does not set it', () => {
-    expect(withOperatorHeap(decided, '--max-semi-space-size=4', 999 * MiB)).toBe(decided);
-    expect(withOperatorHeap(decided, '', 999 * MiB)).toBe(decided);
+  it('leaves the decided heap when NODE_OPTIONS sets no limit', () => {
+    expect(heapInEffect(decided, '--stack-size=2000 --max-old-space-size', 999 * MiB)).toBe(decided);
+    expect(heapInEffect(decided, '', 999 * MiB)).toBe(decided);
   });
 });
