@@ -2,9 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { POSTGRES_MAJOR } from '@plumb/db';
+import { parseEnv } from '@plumb/db/env-contract';
+import { serverEnvSchema } from '@plumb/server/env';
+import { resolveSizing } from '@plumb/server/sizing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { buildBlueprint, RENDER_PROFILES } from '#src/render.ts';
+import { buildBlueprint, RENDER_PROFILES, RENDER_WEB_PLANS } from '#src/render.ts';
 import { PlanError, PROFILES, planMachine } from '#src/sizing.ts';
 import { committedOptions, drift, root, type SynthOptions, synthesize } from '#src/synth.ts';
 import {
@@ -313,6 +316,30 @@ describe('render.yaml', () => {
     (profile) => {
       const blueprint = buildBlueprint({ ...options, profile: profile as keyof typeof RENDER_PROFILES });
       expect(blueprintProblems(blueprint)).toEqual([]);
+    },
+  );
+
+  it.each(Object.entries(RENDER_PROFILES))(
+    "declares the %s plan's size to the server, which sizes itself to it whatever its container shows",
+    (profile, plans) => {
+      const blueprint = buildBlueprint({ ...options, profile: profile as keyof typeof RENDER_PROFILES }) as {
+        services: { name: string; envVars: { key: string; value?: string }[] }[];
+      };
+      const vars = blueprint.services.find((service) => service.name === 'plumb-server')?.envVars ?? [];
+      const env = parseEnv(serverEnvSchema, {
+        DATABASE_URL: 'postgres://render',
+        ...Object.fromEntries(vars.flatMap(({ key, value }) => (value === undefined ? [] : [[key, value]]))),
+      });
+      const plan = RENDER_WEB_PLANS[plans.server];
+      // This machine's own cgroups and CPUs play no part: 2 CPUs and 24 GiB here, say.
+      const sizing = resolveSizing(env);
+      expect(sizing).toMatchObject({
+        cpu: plan.cpu,
+        workers: Math.max(1, Math.floor(plan.cpu)),
+        source: { cpu: 'CPU_LIMIT', memory: 'MEMORY_LIMIT' },
+      });
+      expect(sizing.memoryBytes).toBe(plan.memoryMb * 1e6);
+      expect(sizing.connections.peak).toBeLessThanOrEqual(env.DB_MAX_CONNECTIONS);
     },
   );
 
