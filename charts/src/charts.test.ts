@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { POSTGRES_MAJOR } from '@plumb/db';
 import { parseEnv } from '@plumb/db/env-contract';
 import { serverEnvSchema } from '@plumb/server/env';
-import { resolveSizing } from '@plumb/server/sizing';
+import { decideSizing, resolveSizing } from '@plumb/server/sizing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { buildBlueprint, RENDER_PROFILES, RENDER_WEB_PLANS } from '#src/render.ts';
-import { PlanError, PROFILES, planMachine } from '#src/sizing.ts';
+import { cpuQuantity, memoryQuantity, PlanError, PROFILES, planMachine } from '#src/sizing.ts';
 import { committedOptions, drift, root, type SynthOptions, synthesize } from '#src/synth.ts';
 import {
   blueprintProblems,
@@ -389,6 +389,72 @@ describe('sizing from one knob', () => {
     expect(large.settings.shared_buffers).toBe(`${Math.floor(large.limits.memoryBytes / 4 / MiB)}MB`);
     expect(large.settings.max_parallel_workers).toBe('4');
     expect(planMachine(PROFILES.small).postgres.settings.max_parallel_workers).toBeUndefined();
+  });
+
+  it.each(machines)(
+    "%s: the server's memory stops where its own decision stops growing; PostgreSQL gets the rest",
+    (_, machine) => {
+      const plan = planMachine(machine);
+      const decide = (memoryBytes: number) =>
+        decideSizing({
+          cpu: plan.server.limits.cpu,
+          cpuSource: 'CPU_LIMIT',
+          memoryBytes,
+          memorySource: 'MEMORY_LIMIT',
+          overrides: {},
+          budget: { maxConnections: 1000, replicas: 1 },
+        });
+      const shape = ({ workers, heapMb, semiSpaceMb }: ReturnType<typeof decide>) => ({
+        workers,
+        heapMb,
+        semiSpaceMb,
+      });
+      const limit = plan.server.limits.memoryBytes;
+      // 1 MiB less would decide less (or not start at all); on the larger machines, where the
+      // server's decision reaches its caps, twice the memory would decide the same.
+      expect(() => expect(shape(decide(limit - MiB))).toEqual(shape(decide(limit)))).toThrow();
+      if (machine.memoryBytes >= 16 * GiB) expect(shape(decide(2 * limit))).toEqual(shape(decide(limit)));
+      // Nothing is left unplanned beyond rounding: the system, two server pods, the client, the jobs
+      // and PostgreSQL take the machine.
+      const pods = [plan.server, plan.server, plan.client, plan.migrate, plan.backup, plan.postgres];
+      const planned = pods.reduce((sum, pod) => sum + pod.limits.memoryBytes, plan.system.memoryBytes);
+      expect(machine.memoryBytes - planned).toBeLessThan(4 * MiB);
+    },
+  );
+
+  it('the profile table in docs/deploy-single-server.md is what the planner plans', async () => {
+    const doc = await readFile(join(root, 'docs/deploy-single-server.md'), 'utf8');
+    const rows = doc
+      .split('<!-- #region profiles -->')[1]
+      ?.split('<!-- #endregion profiles -->')[0]
+      ?.split('\n')
+      .filter((line) => /^\| (small|medium|large) /.test(line))
+      .map((line) =>
+        line
+          .split('|')
+          .slice(1, -1)
+          .map((cell) => cell.trim()),
+      );
+    const q = (resources: {
+      requests: { cpu: number; memoryBytes: number };
+      limits: { cpu: number; memoryBytes: number };
+    }) =>
+      `${cpuQuantity(resources.requests.cpu)}/${memoryQuantity(resources.requests.memoryBytes)} / ${cpuQuantity(resources.limits.cpu)}/${memoryQuantity(resources.limits.memoryBytes)}`;
+    expect(rows).toEqual(
+      Object.entries(PROFILES).map(([name, machine]) => {
+        const plan = planMachine(machine);
+        return [
+          name,
+          `${machine.cpu} CPU / ${machine.memoryBytes / GiB} GiB`,
+          q(plan.server),
+          `${plan.server.workers} × ${plan.server.poolMax}`,
+          String(plan.server.heapMb),
+          q(plan.postgres),
+          `${plan.connections.maxConnections} (${plan.connections.peak})`,
+          plan.postgres.settings.shared_buffers,
+        ];
+      }),
+    );
   });
 
   it('grows the server with the machine', () => {

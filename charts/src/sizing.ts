@@ -3,7 +3,7 @@
  * the server's workers and pool (the server's own decision function and connection budget, imported,
  * not copied), and PGTune-style settings for the bundled PostgreSQL.
  */
-import { connectionBudget, decideSizing } from '@plumb/server/sizing';
+import { connectionBudget, decideSizing, SizingError } from '@plumb/server/sizing';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -96,7 +96,8 @@ function shares(machine: Machine, options: { externalDatabase?: boolean | undefi
 /**
  * Plans one machine. The server gets what is left after the system, PostgreSQL, the client and the
  * jobs, halved so that a second server pod fits during a rolling update (`maxSurge: 1`); its CPU
- * limit may burst to the whole remainder.
+ * limit may burst to the whole remainder. Its memory stops where its own decision stops growing
+ * (the same workers, heap and young generation with any more): PostgreSQL gets the rest, twice over.
  *
  * @example
  * planMachine(PROFILES.small).server.workers; // 1
@@ -136,14 +137,40 @@ export function planMachine(
   // What the server itself will decide inside that pod, with the same function. Workers follow the
   // CPU limit (the quota it will detect; CPU is shared during a rollout), memory the halved share,
   // and the connection cap.
-  const decided = decideSizing({
-    cpu: serverCpuLimit,
-    cpuSource: 'CPU_LIMIT',
-    memoryBytes: serverMemory,
-    memorySource: 'MEMORY_LIMIT',
-    overrides: {},
-    budget: { maxConnections: externalCap ?? 1000, replicas: 1 },
-  });
+  const decideAt = (memoryBytes: number) =>
+    decideSizing({
+      cpu: serverCpuLimit,
+      cpuSource: 'CPU_LIMIT',
+      memoryBytes,
+      memorySource: 'MEMORY_LIMIT',
+      overrides: {},
+      budget: { maxConnections: externalCap ?? 1000, replicas: 1 },
+    });
+  const decided = decideAt(serverMemory);
+  // The least memory, to the MiB, at which the server decides just that: past it a worker's heap is
+  // at its cap (512 MiB) and its semi-spaces at theirs (32 MiB, from 2 GiB a worker), and more
+  // memory would sit unused in its limit while PostgreSQL could cache with it.
+  const decidesTheSame = (memoryBytes: number) => {
+    try {
+      const at = decideAt(memoryBytes);
+      return (
+        at.workers === decided.workers &&
+        at.heapMb === decided.heapMb &&
+        at.semiSpaceMb === decided.semiSpaceMb
+      );
+    } catch (error) {
+      if (error instanceof SizingError) return false;
+      throw error;
+    }
+  };
+  let [low, high] = [MIN_SERVER_MEMORY / MiB, serverMemory / MiB];
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    if (decidesTheSame(middle * MiB)) high = middle;
+    else low = middle + 1;
+  }
+  const serverLimit = high * MiB;
+  const postgresMemory = options.externalDatabase ? 0 : pgMemory + 2 * (serverMemory - serverLimit);
   const maxConnections =
     externalCap ??
     connectionBudget({ maxConnections: 1000, replicas: 1, workers: decided.workers }).peakConnections + 10;
@@ -153,8 +180,8 @@ export function planMachine(
     machine,
     system,
     server: {
-      requests: { cpu: serverCpuRequest, memoryBytes: serverMemory },
-      limits: { cpu: serverCpuLimit, memoryBytes: serverMemory },
+      requests: { cpu: serverCpuRequest, memoryBytes: serverLimit },
+      limits: { cpu: serverCpuLimit, memoryBytes: serverLimit },
       replicas: 1,
       workers: decided.workers,
       poolMax: budget.poolMax,
@@ -164,11 +191,11 @@ export function planMachine(
     migrate,
     backup,
     postgres: {
-      requests: { cpu: pgCpu, memoryBytes: pgMemory },
-      limits: { cpu: Math.max(pgCpu, 1), memoryBytes: pgMemory },
+      requests: { cpu: pgCpu, memoryBytes: postgresMemory },
+      limits: { cpu: Math.max(pgCpu, 1), memoryBytes: postgresMemory },
       settings: options.externalDatabase
         ? {}
-        : pgTune(pgMemory, Math.max(1, Math.round(pgCpu)), maxConnections),
+        : pgTune(postgresMemory, Math.max(1, Math.round(pgCpu)), maxConnections),
     },
     connections: { maxConnections, peak: budget.peakConnections },
   };
