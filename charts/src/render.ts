@@ -74,11 +74,11 @@ export function buildBlueprint(options: RenderOptions): Record<string, unknown> 
     { key: 'TRUST_PROXY', value: free ? '3' : '2' },
     { key: 'COOKIE_SECURE', value: '1' },
     { key: 'DB_MAX_CONNECTIONS', value: String(RENDER_DATABASE_PLANS[plans.database].maxConnections) },
-    // The plan's size, declared (ADR 022): Render's containers are not known to show their CPU quota
-    // in the cgroup files (a platform that shows the host's CPUs would get a worker per host CPU);
-    // memory in decimal megabytes, the smaller reading of Render's "512 MB".
-    { key: 'CPU_LIMIT', value: String(RENDER_WEB_PLANS[plans.server].cpu) },
-    { key: 'MEMORY_LIMIT', value: `${RENDER_WEB_PLANS[plans.server].memoryMb}M` },
+    // The plan's CPUs, declared (ADR 022): Render's containers are not known to show their CPU quota
+    // in the cgroup files, and a container that shows the host's CPUs would get a worker per host
+    // CPU. Whole CPUs, as the server counts them (a fraction rounds down, at least 1), so that its
+    // quick start still reads them (main.ts). Memory is detected.
+    { key: 'CPU_LIMIT', value: String(Math.max(1, Math.floor(RENDER_WEB_PLANS[plans.server].cpu))) },
     { key: 'SERVER_REPLICAS', value: '1' },
     // The server's public URL serves /metrics on the free plan: always behind a token.
     { key: 'METRICS_TOKEN', generateValue: true },
