@@ -96,7 +96,9 @@ describe('npm run synth in a repository', () => {
     expect(await file('render.yaml')).toBe(rendered.render);
     expect(await file('k8s/base/server.yaml')).toBe(rendered.server);
     expect(lines.at(-1)).toContain('k8s/ for custom');
-    expect(lines.at(-3)).toMatch(/; saved in deployment\.json: render-profile medium, cpu 8, memory 32Gi$/);
+    expect(lines.at(-3)).toMatch(
+      /; saved in deployment\.json: cpu 8, memory 32Gi, render-profile medium, profile removed$/,
+    );
   });
 
   it('turns settings off and removes them, and says so', async () => {
@@ -111,7 +113,7 @@ describe('npm run synth in a repository', () => {
     // Off again: the external database's cap goes with it.
     expect(await synth('--no-external-database', '--no-backups', '--host', '')).toBe(0);
     expect(lines.at(-1)).toMatch(
-      /saved in deployment\.json: external-database false, backups false, host removed$/,
+      /saved in deployment\.json: external-database false, backups false, db-max-connections removed, host removed$/,
     );
     const settings = JSON.parse(await file('deployment.json'));
     expect(settings).toMatchObject({ 'external-database': false, backups: false });

@@ -123,11 +123,18 @@ export function withFlags(settings: Record<string, unknown>, flags: SettingsFlag
   );
 }
 
-/** What `flags` change, for a person: `render-profile medium, backups false, host removed`. */
-export function describeFlags(flags: SettingsFlags): string {
-  return Object.entries(flags)
-    .filter(([, value]) => value !== undefined)
-    .map(([key, value]) => (value === '' ? `${key} removed` : `${key} ${String(value)}`))
+/**
+ * What changed from `before` to `after`, for a person: `render-profile medium, profile removed`
+ * (what a flag removed on its way, such as `--cpu` the profile, too).
+ */
+export function describeChange(before: Record<string, unknown>, after: Settings): string {
+  const keys = new Set([...Object.keys(after), ...Object.keys(before)].filter((key) => key !== '//'));
+  return [...keys]
+    .flatMap((key) => {
+      const value = (after as Record<string, unknown>)[key];
+      if (value === undefined) return key in before ? [`${key} removed`] : [];
+      return value === before[key] ? [] : [`${key} ${String(value)}`];
+    })
     .join(', ');
 }
 

@@ -18,7 +18,7 @@ import { buildStack, type StackOptions } from '#src/k8s/stack.ts';
 import { buildBlueprint, type RenderProfile } from '#src/render.ts';
 import {
   checkSettings,
-  describeFlags,
+  describeChange,
   optionsOf,
   SETTINGS_FILE,
   SETTINGS_FLAGS,
@@ -256,7 +256,7 @@ export async function runSynth(
     say.out(
       `wrote ${files.size} files (k8s/ for ${options.profile}: server ${plan.server.workers} worker(s), ` +
         `pool ${plan.server.poolMax}, PostgreSQL max_connections ${plan.connections.maxConnections}; render.yaml for ${options.renderProfile})` +
-        (changed ? `; saved in ${SETTINGS_FILE}: ${describeFlags(flags)}` : ''),
+        (changed ? `; saved in ${SETTINGS_FILE}: ${describeChange(saved, settings) || 'no change'}` : ''),
     );
     return 0;
   } catch (error) {

@@ -81,7 +81,7 @@ if (cluster.isWorker) {
       );
     }
     const running = heapInEffect(sizing);
-    if (running !== sizing) {
+    if (running.heapMb !== heapMb || running.semiSpaceMb !== semiSpaceMb) {
       logger.warn(
         { decided: { heapMb, semiSpaceMb } },
         `NODE_OPTIONS sets the heap: running with ${running.heapMb} MiB (semi-spaces ${running.semiSpaceMb} MiB), not the decided ${heapMb} (${semiSpaceMb})`,

@@ -53,12 +53,15 @@ const START_FLAG = /^--min-semi-space-size=/;
 const OLD_SPACE_OPTION = /(?:^|\s)--max[-_]old[-_]space[-_]size(?:[-_]percentage)?=/;
 const SEMI_SPACE_OPTION = /(?:^|\s)--max[-_]semi[-_]space[-_]size=(\d+)/g;
 
-/** What an operator's NODE_OPTIONS set of the heap: the old space, and the semi-space (V8 keeps the last). */
+/**
+ * What an operator's NODE_OPTIONS set of the heap: the old space, and the semi-space as V8 takes it
+ * (the last one given, rounded up to a power of two; 0 means V8's default, so it sets nothing).
+ */
 export function operatorHeap(nodeOptions = process.env.NODE_OPTIONS ?? '') {
-  const semi = [...nodeOptions.matchAll(SEMI_SPACE_OPTION)].at(-1)?.[1];
+  const semi = Number([...nodeOptions.matchAll(SEMI_SPACE_OPTION)].at(-1)?.[1] ?? 0);
   return {
     oldSpace: OLD_SPACE_OPTION.test(nodeOptions),
-    semiSpaceMb: semi === undefined ? undefined : Number(semi),
+    semiSpaceMb: semi > 0 ? 2 ** Math.ceil(Math.log2(semi)) : undefined,
   };
 }
 

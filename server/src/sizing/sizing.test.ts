@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -420,6 +421,8 @@ describe('heapArgs', () => {
       ]);
     }
     expect(heapArgs([], sizing, '--max_semi_space_size=4')).toEqual(['--max-old-space-size=512']);
+    // 0 is V8's default: the decided semi-space stays.
+    expect(heapArgs([], sizing, '--max-semi-space-size=0')).toEqual(heapArgs([], sizing, ''));
     expect(heapArgs([], sizing, '--max-old-space-size=300 --max-semi-space-size=4')).toEqual([]);
     expect(heapArgs([], { heapMb: 512, semiSpaceMb: 8 }, '--stack-size=2000')).toEqual([
       '--max-old-space-size=512',
@@ -469,36 +472,43 @@ describe('heapReexecArgs', () => {
 describe('heapInEffect', () => {
   const decided = decideSizing(input({ cpu: 1, memoryBytes: 4 * GiB }));
 
-  it("reports the limits an operator's NODE_OPTIONS set, the old space from V8's heap limit", () => {
-    expect(decided).toMatchObject({ heapMb: 512, semiSpaceMb: 32 });
-    // V8's limit is the old space plus three semi-spaces (measured: 1,024 → 1,216 MiB with 64 MiB).
-    expect(
-      heapInEffect(decided, '--enable-source-maps --max_old_space_size=1024', (1024 + 96) * MiB),
-    ).toEqual({
-      ...decided,
-      heapMb: 1024,
-      source: { ...decided.source, heap: 'NODE_OPTIONS' },
-    });
-    expect(
-      heapInEffect(decided, '--max-old-space-size=300 --max-semi-space-size=4', 312 * MiB),
-    ).toMatchObject({
-      heapMb: 300,
-      semiSpaceMb: 4,
-    });
-    // A percentage of the machine, or a flag given twice (V8 keeps the last): what V8 made of it.
-    expect(heapInEffect(decided, '--max-old-space-size-percentage=10', (2602 + 96) * MiB).heapMb).toBe(2602);
-    expect(
-      heapInEffect(
-        decided,
-        '--max-semi-space-size=8 --max-old-space-size=1024 --max-semi-space-size=4',
-        1036 * MiB,
+  /** V8's heap limit in a Node started as a worker is, with `nodeOptions` and the flags heapArgs adds. */
+  const limitOf = (nodeOptions: string) =>
+    Number(
+      execFileSync(
+        process.execPath,
+        [...heapArgs([], decided, nodeOptions), '-p', 'require("v8").getHeapStatistics().heap_size_limit'],
+        { env: { PATH: process.env.PATH, NODE_OPTIONS: nodeOptions }, encoding: 'utf8' },
       ),
-    ).toMatchObject({ heapMb: 1024, semiSpaceMb: 4 });
+    );
+
+  it.each([
+    ['--enable-source-maps --max_old_space_size=1024', 1024, 32],
+    // V8 rounds a semi-space up to a power of two, and takes 0 for its default (the decided one stays).
+    ['--max-old-space-size=1024 --max-semi-space-size=5', 1024, 8],
+    ['--max-old-space-size=1024 --max-semi-space-size=0', 1024, 32],
+    ['--max-semi-space-size=200 --max-old-space-size=300', 300, 256],
+    // Given twice, V8 keeps the last.
+    ['--max-old-space-size=2048 --max-old-space-size=1024', 1024, 32],
     // The semi-space alone: the decided old space stays.
-    expect(heapInEffect(decided, '--max-semi-space-size=4', 999 * MiB)).toMatchObject({
-      heapMb: 512,
-      semiSpaceMb: 4,
-    });
+    ['--max-semi-space-size=3', 512, 4],
+  ])(
+    'reports what V8 runs with for NODE_OPTIONS=%s: old space %i MiB, semi-spaces %i',
+    (nodeOptions, heapMb, semiSpaceMb) => {
+      expect(decided).toMatchObject({ heapMb: 512, semiSpaceMb: 32 });
+      expect(heapInEffect(decided, nodeOptions, limitOf(nodeOptions))).toEqual({
+        ...decided,
+        heapMb,
+        semiSpaceMb,
+        source: { ...decided.source, heap: 'NODE_OPTIONS' },
+      });
+    },
+  );
+
+  it("counts a percentage of the machine as the operator's old space, read from V8's limit", () => {
+    const nodeOptions = '--max-old-space-size-percentage=10';
+    const limit = limitOf(nodeOptions);
+    expect(heapInEffect(decided, nodeOptions, limit).heapMb).toBe(Math.round(limit / MiB) - 3 * 32);
   });
 
   it('leaves the decided heap when NODE_OPTIONS sets no limit', () => {
