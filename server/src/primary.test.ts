@@ -104,15 +104,21 @@ describe('the cluster primary', () => {
     expect(primary.lines().at(-1)).toMatchObject({ level: 'error', msg: /^stopped; a worker did not drain/ });
   });
 
-  it('kills a worker whose event loop stopped turning, after WORKER_STUCK_TIMEOUT_S of silence, and replaces it', async () => {
+  /** Both workers' loops stop `stuckAfterMs` after they start: resolves once both were found stuck, each after the timeout. */
+  async function bothStuck(stuckAfterMs: number, stuckTimeoutS: number) {
     const primary = startPrimary({
       limits: { maxCrashes: 100, firstBackoffMs: 20, maxBackoffMs: 20 },
-      stuckAfterMs: 200,
-      stuckTimeoutS: 1,
+      stuckAfterMs,
+      stuckTimeoutS,
     });
-    await waitForMatches(primary.output, /"msg":"worker stuck/, 2, 6_000);
+    await waitForMatches(primary.output, /"msg":"worker stuck/, 2, stuckTimeoutS * 1000 + 5_000);
     const stuck = primary.lines().filter((line) => line.msg.startsWith('worker stuck'));
-    for (const line of stuck) expect(line.silentMs).toBeGreaterThanOrEqual(1_000);
+    for (const line of stuck) expect(line.silentMs).toBeGreaterThanOrEqual(stuckTimeoutS * 1000);
+    return primary;
+  }
+
+  it('kills a worker whose event loop stopped turning, after WORKER_STUCK_TIMEOUT_S of silence, and replaces it', async () => {
+    const primary = await bothStuck(200, 1);
     // Killed, counted as a death, and replaced: the replacements come up (and get stuck in turn).
     await waitForMatches(primary.output, /"msg":"worker up"/, 3, 5_000);
     expect(died(primary.lines()).some((line) => line.signal === 'SIGKILL')).toBe(true);
@@ -120,14 +126,7 @@ describe('the cluster primary', () => {
 
   it('watches a worker that says it listens before the first heartbeat goes out (a bundled worker does)', async () => {
     // Heartbeats every 400 ms: these workers are up sooner, and stop turning at once.
-    const primary = startPrimary({
-      limits: { maxCrashes: 100, firstBackoffMs: 20, maxBackoffMs: 20 },
-      stuckAfterMs: 0,
-      stuckTimeoutS: 4,
-    });
-    await waitForMatches(primary.output, /"msg":"worker stuck/, 2, 9_000);
-    const stuck = primary.lines().filter((line) => line.msg.startsWith('worker stuck'));
-    for (const line of stuck) expect(line.silentMs).toBeGreaterThanOrEqual(4_000);
+    await bothStuck(0, 4);
   });
 
   it('leaves alone workers whose event loops answer, for three times WORKER_STUCK_TIMEOUT_S', async () => {
