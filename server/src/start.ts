@@ -52,8 +52,8 @@ if (cluster.isWorker) {
       process.exit(1);
     }
   };
-  const operator = operatorHeap();
   if (workers > 1) {
+    const operator = operatorHeap();
     if (operator.oldSpace || operator.semiSpaceMb !== undefined) {
       logger.warn(
         `NODE_OPTIONS sets the heap: the workers run with it, not all of the decided ${heapMb} MiB (semi-spaces ${semiSpaceMb} MiB); /api/info shows what they run with`,
