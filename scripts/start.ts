@@ -86,6 +86,9 @@ async function main(): Promise<void> {
       // Development: one worker (fast restarts under --watch) and no load balancer to wait for.
       WEB_CONCURRENCY: process.env.WEB_CONCURRENCY ?? '1',
       SHUTDOWN_DELAY_MS: process.env.SHUTDOWN_DELAY_MS ?? '0',
+      // The page reaches the API through Vite's proxy (one hop, X-Forwarded-For set): without this
+      // the server warned that it ignores the header, on every start.
+      TRUST_PROXY: process.env.TRUST_PROXY ?? '1',
       GIT_SHA: process.env.GIT_SHA ?? gitSha(),
     },
   });
