@@ -2,10 +2,11 @@
 # The README's quick start on this checkout, as a newcomer runs it after `npm ci`: `npm start` brings
 # up the embedded PostgreSQL, the migrations, the API and the web page; the page, its runtime config
 # and the API answer on the web port (one origin); Ctrl-C stops all of it (exit 130, as for any
-# command stopped by Ctrl-C), nothing left behind. CI runs it on its fresh clone (.ci/run). Ports other than the defaults, so that a
-# developer's own `npm start` can keep running.
+# command stopped by Ctrl-C), nothing left behind. CI runs it on its fresh clone (.ci/run), and the
+# layers' GitHub workflows on theirs. Ports other than the defaults, so that a developer's own
+# `npm start` can keep running.
 #
-#   scripts/smoke-start.sh        (PORT, PLUMB_WEB_PORT, PLUMB_PG_PORT override the ports)
+#   npm run smoke:start        (PORT, PLUMB_WEB_PORT, PLUMB_PG_PORT override the ports)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PORT=${PORT:-18080} PLUMB_WEB_PORT=${PLUMB_WEB_PORT:-15173} PLUMB_PG_PORT=${PLUMB_PG_PORT:-15432}
