@@ -32,15 +32,15 @@ export function answerHeartbeats(): void {
 }
 
 /**
- * In the primary: sends each of `workers()` a heartbeat every `stuckMs` ÷ 10 (at most every 1 s) and calls `onStuck` once for a worker that has said it listens (`plumb:listening`) and
- * then not answered for `stuckMs`, nor the last ten heartbeats. A worker is watched from then on:
+ * In the primary: sends each worker a heartbeat every `stuckMs` ÷ 10 (at most every 1 s) and calls
+ * `onStuck` once for a worker that has said it listens (`plumb:listening`) and then not answered
+ * for `stuckMs`, nor the last ten heartbeats. A worker is watched from then on:
  * loading the application does not turn its event loop for a second or more at a time, and a start
  * that hangs is not what this is for. Ten heartbeats, not only the time: after the whole container
  * was frozen (`docker pause`, a suspended laptop) every worker has been silent for as long, and
  * none of them is stuck. Returns a function that stops watching.
  */
 export function watchHeartbeats(options: {
-  workers: () => Worker[];
   stuckMs: number;
   onStuck: (worker: Worker, silentMs: number) => void;
 }): () => void {
@@ -64,7 +64,8 @@ export function watchHeartbeats(options: {
   cluster.on('message', onMessage);
   const timer = setInterval(() => {
     const now = performance.now();
-    for (const worker of options.workers()) {
+    for (const worker of Object.values(cluster.workers ?? {})) {
+      if (worker === undefined) continue;
       const heard = lastHeard.get(worker);
       const missed = unanswered.get(worker) ?? 0;
       if (heard !== undefined && now - heard >= options.stuckMs && missed >= MISSED) {

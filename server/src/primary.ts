@@ -96,7 +96,6 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing, lim
   });
 
   const stopWatching = watchHeartbeats({
-    workers: live,
     stuckMs: env.WORKER_STUCK_TIMEOUT_S * 1000,
     onStuck: (worker, silentMs) => {
       if (stopping) return; // the drain's deadline deals with it

@@ -80,7 +80,7 @@ export interface Sizing {
     memory: MemorySource;
     workers: 'WEB_CONCURRENCY' | 'cpu' | 'memory' | 'connections';
     poolMax: 'DB_POOL_MAX' | 'budget';
-    /** Present when an operator's NODE_OPTIONS set the heap (`withOperatorHeap`): V8 runs with theirs. */
+    /** Present when an operator's NODE_OPTIONS set a heap limit (`heapInEffect`): V8 runs with theirs. */
     heap?: 'NODE_OPTIONS';
   };
   /** Connections this service may hold at the worst moment, and the cap they must fit under. */
