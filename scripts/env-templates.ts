@@ -115,6 +115,10 @@ export function renderConfigurationReference(): string {
     'Every deployable reads its environment in one place, validated by a zod schema, and refuses to',
     'start naming every bad variable (exit code 78). These tables are generated from those schemas;',
     'the `.env.template` files beside each package are too.',
+    '',
+    "A variable set to the empty string counts as unset, as in a shell's `${NAME:-default}`: its",
+    'default applies, and a required one is refused as empty. `METRICS_TOKEN` is the exception: an',
+    'empty one is refused, since unset it would leave `/metrics` open.',
   ];
   for (const { title, source, schema } of sections) {
     lines.push('', `## ${title[0]?.toUpperCase()}${title.slice(1)}`, '', `Schema: \`${source}\`.`, '');

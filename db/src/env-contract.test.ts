@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { dbEnvSchema } from '#src/env.ts';
-import { EnvError, parseEnv } from '#src/env-contract.ts';
+import { EnvError, parseEnv, refuseEmpty } from '#src/env-contract.ts';
 
 describe('parseEnv', () => {
   it('applies defaults to a valid environment', () => {
@@ -33,5 +34,23 @@ describe('parseEnv', () => {
 
   it('says a required variable is missing', () => {
     expect(() => parseEnv(dbEnvSchema, {})).toThrow(/DATABASE_URL: is required but not set/);
+  });
+
+  it('reads an empty value as unset: the default applies, and a required one is refused as empty', () => {
+    expect(parseEnv(dbEnvSchema, { DATABASE_URL: 'postgres://x', MIGRATE_LOCK_TIMEOUT_MS: '' })).toEqual({
+      DATABASE_URL: 'postgres://x',
+      MIGRATE_LOCK_TIMEOUT_MS: 300_000,
+    });
+    expect(() => parseEnv(dbEnvSchema, { DATABASE_URL: '' })).toThrow(
+      /^Invalid environment:\n {2}- DATABASE_URL: is set but empty: give it a value, or unset it$/,
+    );
+  });
+
+  it('refuses an empty value for a variable marked refuseEmpty, whose unset state means something else', () => {
+    const schema = z.object({ TOKEN: refuseEmpty(z.string().min(16).optional()).describe('A token.') });
+    expect(parseEnv(schema, {})).toEqual({});
+    expect(() => parseEnv(schema, { TOKEN: '' })).toThrow(
+      /TOKEN: is set but empty: give it a value, or unset it/,
+    );
   });
 });

@@ -6,9 +6,9 @@ export const postgresUrl = z
   .string()
   .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL');
 
-/** An environment flag: `1`/`true` turn it on, `0`/`false`/empty leave it off. */
+/** An environment flag: `1`/`true` turn it on, `0`/`false` off (empty: its default, as for every variable). */
 export const flag = z
-  .enum(['1', '0', 'true', 'false', ''])
+  .enum(['1', '0', 'true', 'false'])
   .transform((value) => value === '1' || value === 'true');
 
 /** A whole number read from a string, with inclusive bounds. */
@@ -55,6 +55,15 @@ export const memoryQuantity = z
       .max(2 ** 53, 'must be at most 8Pi'),
   );
 
+/**
+ * Marks a variable whose empty value is refused instead of read as unset: one whose unset state
+ * switches a protection off (METRICS_TOKEN), where an empty value is a mistake (a command that
+ * printed nothing, a Secret never filled), not a choice.
+ */
+export function refuseEmpty<S extends z.ZodType>(schema: S): S {
+  return schema.meta({ refuseEmpty: true }) as S;
+}
+
 /** Thrown by {@link parseEnv} with one line per bad variable. */
 export class EnvError extends Error {
   readonly issues: readonly string[];
@@ -67,7 +76,10 @@ export class EnvError extends Error {
 
 /**
  * Parses `env` with `schema`; throws an {@link EnvError} naming every bad variable (never its value,
- * which may be a secret).
+ * which may be a secret). A variable set to the empty string counts as unset, as in a shell's
+ * `${NAME:-default}` (Compose's `NAME=${UNSET}`, `kubectl set env NAME=`, a blank ConfigMap key),
+ * so it takes its default; a required one is refused as empty, and so is one marked
+ * {@link refuseEmpty}.
  *
  * @example
  * const env = parseEnv(serverEnvSchema, process.env);
@@ -76,7 +88,13 @@ export function parseEnv<S extends z.ZodType>(
   schema: S,
   env: Record<string, string | undefined>,
 ): z.output<S> {
-  const result = schema.safeParse(env);
+  const shape: Record<string, z.ZodType> = schema instanceof z.ZodObject ? schema.shape : {};
+  const given: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const keep = value !== '' || (shape[name] && z.globalRegistry.get(shape[name])?.['refuseEmpty'] === true);
+    if (keep) given[name] = value;
+  }
+  const result = schema.safeParse(given);
   if (result.success) return result.data;
   const issues = result.error.issues.map(
     (issue) => `${issue.path.join('.') || '(environment)'}: ${problemOf(issue, env)}`,
@@ -86,9 +104,11 @@ export function parseEnv<S extends z.ZodType>(
 
 /** What is wrong with a variable, in words for whoever sets it. */
 function problemOf(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
+  const value = env[String(issue.path[0])];
+  if (value === '') return 'is set but empty: give it a value, or unset it';
   if (issue.code !== 'invalid_type') return issue.message;
   // From the environment itself: zod 4 leaves an issue's input out unless asked to.
-  if (env[String(issue.path[0])] === undefined) return 'is required but not set';
+  if (value === undefined) return 'is required but not set';
   if (issue.expected === 'number') return 'must be a number';
   if (issue.expected === 'int') return 'must be a whole number';
   return issue.message;

@@ -1,5 +1,5 @@
 /** @module The server's environment: the only place the server reads configuration. */
-import { flag, integer, memoryQuantity, postgresUrl } from '@plumb/db/env-contract';
+import { flag, integer, memoryQuantity, postgresUrl, refuseEmpty } from '@plumb/db/env-contract';
 import { z } from 'zod';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_REPLICAS } from '#src/sizing/budget.ts';
 
@@ -153,11 +153,9 @@ export const serverEnvSchema = z.object({
   METRICS_ENABLED: flag
     .prefault('1')
     .describe('Serve Prometheus metrics at GET /metrics (1) or answer 404 (0).'),
-  METRICS_TOKEN: z
-    .string()
-    .min(16, 'must be at least 16 characters')
-    .optional()
-    .describe('When set, GET /metrics requires the header "Authorization: Bearer <token>".'),
+  METRICS_TOKEN: refuseEmpty(z.string().min(16, 'must be at least 16 characters').optional()).describe(
+    'When set, GET /metrics requires the header "Authorization: Bearer <token>".',
+  ),
 });
 
 export type ServerEnv = z.output<typeof serverEnvSchema>;

@@ -144,12 +144,12 @@ export function reexec(args: readonly string[], sizing: Sizing): void {
 }
 
 /**
- * The sizing settings of `env` when each is unset or a plain whole number (MEMORY_LIMIT: unset),
+ * The sizing settings of `env` when each is unset (or empty) or a plain whole number (MEMORY_LIMIT: unset),
  * with the schema's defaults; otherwise undefined. This is what env.ts would read from them,
  * without loading the schema (zod) that validates the rest: for the quick start in main.ts.
  */
 export function plainSizingEnv(env: NodeJS.ProcessEnv): SizingEnv | undefined {
-  if (env.MEMORY_LIMIT !== undefined) return undefined;
+  if (env.MEMORY_LIMIT !== undefined && env.MEMORY_LIMIT !== '') return undefined;
   const names = [
     'CPU_LIMIT',
     'WEB_CONCURRENCY',
@@ -161,7 +161,7 @@ export function plainSizingEnv(env: NodeJS.ProcessEnv): SizingEnv | undefined {
   const read: Partial<Record<(typeof names)[number], number>> = {};
   for (const name of names) {
     const raw = env[name];
-    if (raw === undefined) continue;
+    if (raw === undefined || raw === '') continue; // empty is unset, as env.ts reads it
     if (!/^[1-9]\d{0,5}$/.test(raw)) return undefined;
     read[name] = Number(raw);
   }

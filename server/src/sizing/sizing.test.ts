@@ -365,14 +365,14 @@ describe('the quick read of the sizing settings (main.ts, before the schema load
     { WEB_CONCURRENCY: '1' },
     { CPU_LIMIT: '3', DB_POOL_MAX: '4', UV_THREADPOOL_SIZE: '8' },
     { DB_MAX_CONNECTIONS: '25', SERVER_REPLICAS: '3', WEB_CONCURRENCY: '2' },
-  ])('reads plain numbers as the schema does, with its defaults: %o', (env) => {
+    { WEB_CONCURRENCY: '', MEMORY_LIMIT: '', DB_MAX_CONNECTIONS: '' },
+  ])('reads plain numbers (and empty values as unset) as the schema does, with its defaults: %o', (env) => {
     expect(plainSizingEnv(env)).toEqual(bySchema(env));
   });
 
   it.each<Record<string, string>>([
     { MEMORY_LIMIT: '2Gi' },
     { CPU_LIMIT: '1.5' },
-    { WEB_CONCURRENCY: '' },
     { WEB_CONCURRENCY: '02' },
     { DB_POOL_MAX: 'ten' },
     { SERVER_REPLICAS: '-1' },
