@@ -155,6 +155,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AuthEnv> {
   app.route(
     '/',
     healthRoutes({
+      logger,
       sql: db.sql,
       knownMigrations: deps.knownMigrations,
       isDraining: deps.isDraining ?? (() => false),

@@ -9,18 +9,26 @@ import { createLogger } from '#src/logger.ts';
 const info = { name: 'plumb', version: '0.0.0-test', gitSha: null };
 const logger = createLogger('silent');
 
+/** A logger whose lines the test reads, parsed. */
+function capturingLogger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const captured = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger: captured, lines };
+}
+
 describe('health', () => {
   let testDb: TestDatabase;
   let db: Database;
   let draining = false;
   let app: ReturnType<typeof createApp>;
+  const logs = capturingLogger();
 
   beforeAll(async () => {
     testDb = await createTestDatabase({ migrated: false });
     db = createDatabase({ url: testDb.url, max: 2 });
     app = createApp({
       db,
-      logger,
+      logger: logs.logger,
       info,
       knownMigrations: await listMigrations(),
       isDraining: () => draining,
@@ -49,11 +57,27 @@ describe('health', () => {
       pending: await listMigrations(),
     });
 
+    expect((await app.request('/readyz')).status).toBe(503);
+    // Said once, with what to do, however often the platform probes.
+    expect(logs.lines.filter((line) => line['msg'] !== 'request')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        reason: 'migrations-pending',
+        pending: await listMigrations(),
+        msg: expect.stringMatching(/run the migration job/),
+      }),
+    ]);
+
     await migrate({ url: testDb.url });
     const after = await app.request('/readyz');
     expect(after.status).toBe(200);
     expect(after.headers.get('cache-control')).toBe('no-store');
     expect(await after.json()).toEqual({ status: 'ready' });
+    expect(logs.lines.filter((line) => line['msg'] !== 'request').at(-1)).toMatchObject({
+      level: 'info',
+      was: 'migrations-pending',
+      msg: 'ready again',
+    });
   });
 
   it('/readyz is ready when the database has migrations newer than this build (a rollback)', async () => {
@@ -74,11 +98,25 @@ describe('health', () => {
       url: `postgres://x:y@127.0.0.1:${await freePort()}/none`,
       connectTimeoutSeconds: 1,
     });
-    const alone = createApp({ db: unreachable, logger, info, knownMigrations: await listMigrations() });
+    const { logger: told, lines } = capturingLogger();
+    const alone = createApp({ db: unreachable, logger: told, info, knownMigrations: await listMigrations() });
     const response = await alone.request('/readyz');
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ status: 'unavailable', reason: 'database-unreachable' });
+    expect((await alone.request('/readyz')).status).toBe(503);
     await unreachable.end();
+    // The probe's body cannot say why; the log does, once.
+    expect(lines.filter((line) => line['msg'] !== 'request')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        reason: 'database-unreachable',
+        msg: 'not ready: the database cannot be queried',
+        err: expect.objectContaining({
+          code: 'ECONNREFUSED',
+          message: expect.stringContaining('ECONNREFUSED'),
+        }),
+      }),
+    ]);
   });
 
   it('/api/info says what is running', async () => {
