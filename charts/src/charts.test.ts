@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { POSTGRES_MAJOR } from '@plumb/db';
 import { parseEnv } from '@plumb/db/env-contract';
@@ -9,7 +9,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { buildBlueprint, RENDER_PROFILES, RENDER_WEB_PLANS } from '#src/render.ts';
 import { cpuQuantity, memoryQuantity, PlanError, PROFILES, planMachine } from '#src/sizing.ts';
-import { committedOptions, drift, root, type SynthOptions, synthesize } from '#src/synth.ts';
+import {
+  ALL_IN_ONE,
+  committedOptions,
+  drift,
+  KUSTOMIZATION,
+  root,
+  type SynthOptions,
+  synthesize,
+} from '#src/synth.ts';
 import {
   blueprintProblems,
   envContractProblems,
@@ -71,7 +79,7 @@ describe('generated files', () => {
         'server.yaml',
       ].sort(),
     );
-    expect(parse(await readFile(join(root, 'k8s/kustomization.yaml'), 'utf8'))).toMatchObject({
+    expect(parse(await readFile(join(root, `k8s/${KUSTOMIZATION}`), 'utf8'))).toMatchObject({
       resources: ['base'],
     });
     for (const profile of Object.keys(PROFILES)) {
@@ -84,6 +92,23 @@ describe('generated files', () => {
       expect(JSON.stringify(patches)).not.toMatch(/"image"/);
       expect(patches.map((patch) => patch.kind)).not.toContain('Job');
     }
+  });
+
+  it("`kubectl apply -f k8s/` reads one file, holding the base's objects in its order (the Namespace first)", async () => {
+    // kubectl -f reads a directory's .yaml, .yml and .json files, not its subdirectories.
+    const read = (await readdir(join(root, 'k8s'), { withFileTypes: true }))
+      .filter((entry) => entry.isFile() && /\.(ya?ml|json)$/.test(entry.name))
+      .map((entry) => entry.name);
+    expect(read).toEqual([ALL_IN_ONE]);
+    const docs = async (path: string) =>
+      parseAllDocuments(await readFile(join(root, path), 'utf8')).map((doc) => doc.toJS() as Obj);
+    const base = parse(await readFile(join(root, 'k8s/base/kustomization.yaml'), 'utf8')) as {
+      resources: string[];
+    };
+    const fromBase = (await Promise.all(base.resources.map((file) => docs(`k8s/base/${file}`)))).flat();
+    const allInOne = await docs(`k8s/${ALL_IN_ONE}`);
+    expect(allInOne).toEqual(fromBase);
+    expect(allInOne[0]?.kind).toBe('Namespace');
   });
 
   // kubectl's built-in kustomize (v4+) builds exactly what `kubectl apply -k` applies.
@@ -100,6 +125,18 @@ describe('generated files', () => {
       );
     }
   } else {
+    it('`kubectl apply -f k8s/` reads only the one file (kubectl says which files it read)', () => {
+      // No API server here: kubectl names each file it read when it cannot fetch the schema to
+      // validate it against. A kustomization it read as a manifest would be named too.
+      const applied = spawnSync(
+        'kubectl',
+        ['apply', '--dry-run=client', '--server=http://127.0.0.1:9', '-f', join(root, 'k8s')],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      const named = [...applied.stderr.matchAll(/error validating "([^"]+)"/g)].map((match) => match[1]);
+      expect(named).toEqual([join(root, 'k8s', ALL_IN_ONE)]);
+    });
+
     it.each(['k8s', ...Object.keys(PROFILES).map((p) => `k8s/overlays/${p}`)])(
       '`kubectl kustomize %s` builds the sized stack',
       (dir) => {

@@ -87,6 +87,11 @@ export async function committedOptions(dir = root): Promise<SynthOptions> {
   return synthOptions(await readSettings(dir), dir);
 }
 
+/** The kustomization at k8s/ itself: a name `kubectl apply -f k8s/` does not read as a manifest. */
+export const KUSTOMIZATION = 'Kustomization';
+/** The base's objects in one file, for `kubectl apply -f k8s/`. */
+export const ALL_IN_ONE = 'plumb.yaml';
+
 const yamlDocs = (objects: unknown[]) =>
   HEADER + objects.map((object) => stringify(object, { version: '1.1', lineWidth: 0 })).join('---\n');
 
@@ -102,8 +107,12 @@ export function synthesize(options: SynthOptions): Map<string, string> {
       { version: '1.1' },
     );
   files.set('k8s/base/kustomization.yaml', kustomization({ resources: [...stack.keys()] }));
-  // `kubectl apply -k k8s/` is the base (the committed size).
-  files.set('k8s/kustomization.yaml', kustomization({ resources: ['base'] }));
+  // `kubectl apply -k k8s/` is the base (the committed size), and so is `kubectl apply -f k8s/`:
+  // kubectl -f reads a directory's .yaml, .yml and .json files (not its subdirectories), so the
+  // kustomization here is `Kustomization`, a name kustomize reads and kubectl -f skips, and the
+  // base's objects are also in one file beside it, in the base's order (the Namespace first).
+  files.set(`k8s/${KUSTOMIZATION}`, kustomization({ resources: ['base'] }));
+  files.set(`k8s/${ALL_IN_ONE}`, yamlDocs([...stack.values()].flat()));
 
   // One overlay per profile: only what the size changes, as patches over the base — never an
   // image (so `kustomize edit set image` in the overlay pins a release) and never the Job.
