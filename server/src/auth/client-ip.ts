@@ -1,4 +1,5 @@
 /** @module The client's address and scheme, believing X-Forwarded-* only as far as TRUST_PROXY says. */
+import { isIP, isIPv4 } from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 
@@ -12,7 +13,9 @@ function socketAddress(c: Context): string | undefined {
 
 /**
  * With `trustedProxies` = n, the address n entries from the right of X-Forwarded-For (each trusted
- * proxy appends the address it saw); with 0, the socket's peer.
+ * proxy appends the address it saw); with 0, the socket's peer. An entry there that is not an IP
+ * address was not written by a trusted proxy (a request that skipped one, or a forged header), so
+ * the socket's peer it is.
  */
 export function clientIp(c: Context, trustedProxies: number): string {
   if (trustedProxies > 0) {
@@ -21,9 +24,34 @@ export function clientIp(c: Context, trustedProxies: number): string {
       .map((part) => part.trim())
       .filter(Boolean);
     const candidate = hops[hops.length - trustedProxies];
-    if (candidate) return candidate;
+    if (candidate && isIP(candidate)) return candidate;
   }
   return socketAddress(c) ?? 'unknown';
+}
+
+/**
+ * What a limit per address counts by: an IPv4 address (an IPv4-mapped IPv6 one too) as it is, an
+ * IPv6 address by its /64, the least a single subscriber is given, who could otherwise take a new
+ * address, and a new allowance, for every attempt. Anything else as it is.
+ *
+ * @example addressKey('2001:db8:0:1:a::2') // '2001:db8:0:1::/64'
+ */
+export function addressKey(ip: string): string {
+  const address = ip.replace(/%.*$/, ''); // a zone (fe80::1%eth0)
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped && isIPv4(mapped)) return mapped;
+  if (isIP(address) !== 6) return ip;
+  const [head = '', tail] = address.split('::');
+  const groups = (part: string | undefined) =>
+    part ? part.split(':').flatMap((group) => (group.includes('.') ? ['0', '0'] : [group])) : [];
+  const first = groups(head);
+  const last = groups(tail);
+  const full =
+    tail === undefined ? first : [...first, ...Array(8 - first.length - last.length).fill('0'), ...last];
+  return `${full
+    .slice(0, 4)
+    .map((group) => Number.parseInt(group, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /** Whether the browser reached us over https (directly, or per a trusted proxy's X-Forwarded-Proto). */

@@ -2,7 +2,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AccountsRepository } from '#src/accounts/repository.ts';
-import { clientIp, isHttps } from '#src/auth/client-ip.ts';
+import { addressKey, clientIp, isHttps } from '#src/auth/client-ip.ts';
 import { hashPassword, verifyPassword } from '#src/auth/passwords.ts';
 import type { RateLimiter } from '#src/auth/rate-limit.ts';
 import {
@@ -68,7 +68,7 @@ const me = createRoute({
 });
 
 /** The rate limit's key for the address a sign-up or sign-in comes from. */
-const ipKeyOf = (c: Context, trustedProxies: number) => `auth:ip:${clientIp(c, trustedProxies)}`;
+const ipKeyOf = (c: Context, trustedProxies: number) => `auth:ip:${addressKey(clientIp(c, trustedProxies))}`;
 
 /** The paths whose attempts count against the address's limit. */
 export const ADDRESS_LIMITED_PATHS = ['/api/auth/signup', '/api/auth/login'] as const;
