@@ -19,6 +19,18 @@ describe('account self-service', () => {
     expect(await again.json()).toMatchObject({ error: { code: 'email_taken' } });
   });
 
+  it('refuses a password with a lone surrogate, which would hash like any other one', async () => {
+    // As UTF-8 every lone surrogate is U+FFFD, so "\ud800…" and "\udfff…" would be one password.
+    const signup = await t.client().request('/api/auth/signup', {
+      method: 'POST',
+      json: { email: 'surrogate@example.test', password: '\ud800aaaaaaaaaaaa' },
+    });
+    expect(signup.status).toBe(400);
+    expect(await signup.json()).toMatchObject({
+      error: { fields: { password: expect.stringMatching(/Unicode/) } },
+    });
+  });
+
   it('answers a wrong password and an unknown account alike', async () => {
     const account = await t.client().signup();
     const wrong = await t.client().request('/api/auth/login', {

@@ -26,6 +26,8 @@ export const Password = z
   .min(10, 'must be at least 10 characters')
   .max(1024)
   .refine(noNul, NUL_MESSAGE)
+  // Hashed as UTF-8, where every lone surrogate becomes U+FFFD: two such passwords would match.
+  .refine(wellFormed, UNICODE_MESSAGE)
   .openapi({ example: 'correct horse battery', minLength: 10 });
 
 export const Credentials = z.strictObject({ email: Email, password: Password }).openapi('Credentials');
