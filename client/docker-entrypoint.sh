@@ -73,10 +73,39 @@ done
 } > "$RUNTIME_DIR/env-config.js.tmp"
 mv "$RUNTIME_DIR/env-config.js.tmp" "$RUNTIME_DIR/env-config.js"
 
-export RUNTIME_DIR WEB_ROOT PORT API_UPSTREAM CSP_CONNECT
+# nginx's `worker_processes auto` counts the host's CPUs, not the container's: on a 64-CPU node a
+# pod limited to half a CPU and 128Mi would start 64 workers. One worker per whole CPU of the
+# container's quota instead (at least 1; a fraction rounds down, as the server counts them), and no
+# more than the CPUs this process may run on. The container's own cgroup is the mount's root.
+CGROUP_ROOT=${CGROUP_ROOT:-/sys/fs/cgroup}
+cpu_quota='' cpu_period=''
+if [ -r "$CGROUP_ROOT/cpu.max" ]; then
+  read -r cpu_quota cpu_period < "$CGROUP_ROOT/cpu.max" || true
+else
+  for controller in cpu cpu,cpuacct; do
+    if [ -r "$CGROUP_ROOT/$controller/cpu.cfs_quota_us" ]; then
+      cpu_quota=$(cat "$CGROUP_ROOT/$controller/cpu.cfs_quota_us")
+      cpu_period=$(cat "$CGROUP_ROOT/$controller/cpu.cfs_period_us" 2>/dev/null || echo 100000)
+      break
+    fi
+  done
+fi
+WORKER_PROCESSES=$(nproc 2>/dev/null || echo 1)
+case "$cpu_quota$cpu_period" in
+  '' | *[!0-9]*) ;; # no quota ("max", v1's -1) or nothing to read
+  *)
+    if [ "$cpu_period" -gt 0 ]; then
+      by_quota=$((cpu_quota / cpu_period))
+      [ "$by_quota" -ge "$WORKER_PROCESSES" ] || WORKER_PROCESSES=$by_quota
+    fi
+    ;;
+esac
+[ "$WORKER_PROCESSES" -ge 1 ] || WORKER_PROCESSES=1
+
+export RUNTIME_DIR WEB_ROOT PORT API_UPSTREAM CSP_CONNECT WORKER_PROCESSES
 # Only our variables are substituted; nginx's own $variables stay as they are.
-envsubst '${RUNTIME_DIR} ${WEB_ROOT} ${PORT} ${API_UPSTREAM}' < "$TEMPLATE_DIR/nginx.conf.template" > "$RUNTIME_DIR/nginx.conf"
+envsubst '${RUNTIME_DIR} ${WEB_ROOT} ${PORT} ${API_UPSTREAM} ${WORKER_PROCESSES}' < "$TEMPLATE_DIR/nginx.conf.template" > "$RUNTIME_DIR/nginx.conf"
 envsubst '${CSP_CONNECT}' < "$TEMPLATE_DIR/headers.conf.template" > "$RUNTIME_DIR/headers.conf"
 
-echo "plumb-client: serving $WEB_ROOT on :$PORT, /api/ → $API_UPSTREAM" >&2
+echo "plumb-client: serving $WEB_ROOT on :$PORT with $WORKER_PROCESSES worker(s), /api/ → $API_UPSTREAM" >&2
 exec nginx -c "$RUNTIME_DIR/nginx.conf" -e stderr -g 'daemon off;'

@@ -3,11 +3,14 @@
  * built app behind it, a hostile env-config.js, and /api/ proxied to the real server on the test
  * database. Needs `nginx` on PATH: skipped with a message without it, failing when CI=true.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
+import { freePort } from '@plumb/db/embedded';
+import { waitForStatus } from '@plumb/server/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClientStack, clientDir, hasNginx, startClientStack } from '../test-support/stack.ts';
 
@@ -133,5 +136,61 @@ describe('client entrypoint', () => {
       expect(result.status).toBe(78);
       expect(result.stderr).toMatch(/must be/);
     }
+  });
+});
+
+describe.runIf(hasNginx() || process.env.CI === 'true')('nginx workers from the CPU quota', () => {
+  /** Starts the entrypoint over a cgroup tree holding `files`; the number of workers nginx starts. */
+  async function workersWith(files: Record<string, string>): Promise<{ workers: number; said: string }> {
+    const dir = await mkdtemp(join(tmpdir(), 'plumb-cgroup-'));
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(join(dir, 'cgroup', path, '..'), { recursive: true });
+      await writeFile(join(dir, 'cgroup', path), content);
+    }
+    const port = await freePort();
+    const nginx = spawn('sh', [join(clientDir, 'docker-entrypoint.sh')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        CGROUP_ROOT: join(dir, 'cgroup'),
+        RUNTIME_DIR: join(dir, 'run'),
+        WEB_ROOT: dir,
+        TEMPLATE_DIR: join(clientDir, 'nginx'),
+        PORT: String(port),
+        API_UPSTREAM: '127.0.0.1:9',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let said = '';
+    nginx.stderr.on('data', (chunk) => (said += chunk));
+    try {
+      await waitForStatus(`http://127.0.0.1:${port}/healthz`, 200, {
+        timeoutMs: 10_000,
+        describe: () => said,
+      });
+      const master = (await readFile(join(dir, 'run', 'nginx.pid'), 'utf8')).trim();
+      const children = await readFile(`/proc/${master}/task/${master}/children`, 'utf8');
+      return { workers: children.trim().split(/\s+/).filter(Boolean).length, said };
+    } finally {
+      nginx.kill('SIGQUIT');
+      await once(nginx, 'exit');
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('starts one worker per whole CPU of the quota, not one per CPU of the host', async () => {
+    const half = await workersWith({ 'cpu.max': '50000 100000\n' });
+    expect(half.workers).toBe(1);
+    expect(half.said).toMatch(/with 1 worker\(s\)/);
+    expect(
+      (await workersWith({ 'cpu/cpu.cfs_quota_us': '150000\n', 'cpu/cpu.cfs_period_us': '100000\n' }))
+        .workers,
+    ).toBe(1);
+  });
+
+  it('starts one per CPU it may run on when there is no quota, or a larger one', async () => {
+    const cpus = availableParallelism();
+    expect((await workersWith({ 'cpu.max': 'max 100000\n' })).workers).toBe(cpus);
+    expect((await workersWith({ 'cpu.max': `${(cpus + 2) * 100_000} 100000\n` })).workers).toBe(cpus);
+    expect((await workersWith({})).workers).toBe(cpus);
   });
 });
