@@ -198,6 +198,19 @@ describe.each(['committed', 'external database, TLS, pull secret', '64 CPU / 256
       expect(servers.flatMap(({ object }) => gracePeriodProblems(object))).toEqual([]);
     });
 
+    it('keep each HTTP workload running while it leaves the endpoints (a preStop sleep)', () => {
+      const deployments = each().filter(({ object }) => object.kind === 'Deployment');
+      expect(deployments.map(({ object }) => (object.metadata as Obj).name).sort()).toEqual([
+        'plumb-client',
+        'plumb-server',
+      ]);
+      for (const { object } of deployments) {
+        const pod = ((object.spec as Obj).template as Obj).spec as Obj;
+        const [container] = pod.containers as Obj[];
+        expect(container?.lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
+      }
+    });
+
     it('write no secret value and no PodDisruptionBudget over a single replica', () => {
       const objects = each().map(({ object }) => object);
       expect(objects.filter((object) => object.kind === 'Secret')).toEqual([]);
