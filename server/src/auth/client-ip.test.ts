@@ -14,18 +14,30 @@ describe('clientIp', () => {
     expect(await seen('2001:db8::1', 1)).toBe('2001:db8::1');
   });
 
+  it('takes an address a proxy wrote with its port', async () => {
+    expect(await seen('203.0.113.7:5678, 10.0.0.2', 2)).toBe('203.0.113.7');
+    expect(await seen('[2001:db8::1]:443', 1)).toBe('2001:db8::1');
+    expect(await seen('[2001:db8::1]', 1)).toBe('2001:db8::1');
+  });
+
   it('ignores an entry that is not an address (a forged or skipped hop), and a header too short', async () => {
     // A 4,000-character "address" became a rate-limit key too long for its index: a 500.
     expect(await seen(`${'x'.repeat(4_000)}, 10.0.0.2`, 2)).toBe('unknown');
-    expect(await seen('1.2.3.4:5678, 10.0.0.2', 2)).toBe('unknown');
     expect(await seen('10.0.0.2', 2)).toBe('unknown');
   });
 });
 
 describe('addressKey', () => {
-  it('counts IPv4 addresses one by one, IPv4-mapped ones as IPv4', () => {
+  it('counts IPv4 addresses one by one, IPv4-mapped ones as IPv4 however written', () => {
     expect(addressKey('203.0.113.7')).toBe('203.0.113.7');
-    expect(addressKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    for (const mapped of [
+      '::ffff:203.0.113.7',
+      '0:0:0:0:0:FFFF:203.0.113.7',
+      '0::ffff:cb00:7107',
+      '::ffff:CB00:7107',
+    ]) {
+      expect(addressKey(mapped)).toBe('203.0.113.7');
+    }
   });
 
   it('counts an IPv6 address by its /64, however it is written', () => {

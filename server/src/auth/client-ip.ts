@@ -1,5 +1,5 @@
 /** @module The client's address and scheme, believing X-Forwarded-* only as far as TRUST_PROXY says. */
-import { isIP, isIPv4 } from 'node:net';
+import { isIP } from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 
@@ -13,9 +13,9 @@ function socketAddress(c: Context): string | undefined {
 
 /**
  * With `trustedProxies` = n, the address n entries from the right of X-Forwarded-For (each trusted
- * proxy appends the address it saw); with 0, the socket's peer. An entry there that is not an IP
- * address was not written by a trusted proxy (a request that skipped one, or a forged header), so
- * the socket's peer it is.
+ * proxy appends the address it saw, some with its port: `1.2.3.4:5678`, `[2001:db8::1]:443`); with
+ * 0, the socket's peer. An entry there that is not an address was not written by a trusted proxy
+ * (a request that skipped one, or a forged header), so the socket's peer it is.
  */
 export function clientIp(c: Context, trustedProxies: number): string {
   if (trustedProxies > 0) {
@@ -23,35 +23,56 @@ export function clientIp(c: Context, trustedProxies: number): string {
       .split(',')
       .map((part) => part.trim())
       .filter(Boolean);
-    const candidate = hops[hops.length - trustedProxies];
-    if (candidate && isIP(candidate)) return candidate;
+    const candidate = withoutPort(hops[hops.length - trustedProxies] ?? '');
+    if (isIP(candidate)) return candidate;
   }
   return socketAddress(c) ?? 'unknown';
 }
 
+/** `1.2.3.4:5678` → `1.2.3.4`, `[2001:db8::1]:443` or `[2001:db8::1]` → `2001:db8::1`; else as it is. */
+function withoutPort(entry: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(entry)?.[1];
+  if (bracketed !== undefined) return bracketed;
+  return /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(entry)?.[1] ?? entry;
+}
+
 /**
- * What a limit per address counts by: an IPv4 address (an IPv4-mapped IPv6 one too) as it is, an
- * IPv6 address by its /64, the least a single subscriber is given, who could otherwise take a new
- * address, and a new allowance, for every attempt. Anything else as it is.
+ * What a limit per address counts by: an IPv4 address as it is (an IPv4-mapped IPv6 address,
+ * `::ffff:1.2.3.4` however written, as its IPv4 address), an IPv6 address by its /64, the least a
+ * single subscriber is given, who could otherwise take a new address, and a new allowance, for every
+ * attempt. Anything else as it is.
  *
  * @example addressKey('2001:db8:0:1:a::2') // '2001:db8:0:1::/64'
  */
 export function addressKey(ip: string): string {
   const address = ip.replace(/%.*$/, ''); // a zone (fe80::1%eth0)
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (mapped && isIPv4(mapped)) return mapped;
   if (isIP(address) !== 6) return ip;
-  const [head = '', tail] = address.split('::');
-  const groups = (part: string | undefined) =>
-    part ? part.split(':').flatMap((group) => (group.includes('.') ? ['0', '0'] : [group])) : [];
-  const first = groups(head);
-  const last = groups(tail);
-  const full =
-    tail === undefined ? first : [...first, ...Array(8 - first.length - last.length).fill('0'), ...last];
-  return `${full
+  const groups = ipv6Groups(address);
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    const [high = 0, low = 0] = groups.slice(6);
+    return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+  }
+  return `${groups
     .slice(0, 4)
-    .map((group) => Number.parseInt(group, 16).toString(16))
+    .map((group) => group.toString(16))
     .join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (`::` expanded, a dotted IPv4 tail as two groups). */
+function ipv6Groups(address: string): number[] {
+  const parse = (part: string | undefined) =>
+    part
+      ? part.split(':').flatMap((group) => {
+          if (!group.includes('.')) return [Number.parseInt(group, 16)];
+          const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        })
+      : [];
+  const [head, tail] = address.split('::');
+  const first = parse(head);
+  if (tail === undefined) return first;
+  const last = parse(tail);
+  return [...first, ...Array<number>(8 - first.length - last.length).fill(0), ...last];
 }
 
 /** Whether the browser reached us over https (directly, or per a trusted proxy's X-Forwarded-Proto). */
