@@ -116,7 +116,7 @@ export function renderConfigurationReference(): string {
     'start naming every bad variable (exit code 78). These tables are generated from those schemas;',
     'the `.env.template` files beside each package are too.',
     '',
-    "A variable set to the empty string counts as unset, as in a shell's `${NAME:-default}`: its",
+    "A variable set to the empty string (or only spaces) counts as unset, as in a shell's `${NAME:-default}`: its",
     'default applies, and a required one is refused as empty. `METRICS_TOKEN` is the exception: an',
     'empty one is refused, since unset it would leave `/metrics` open.',
   ];

@@ -58,7 +58,8 @@ export const memoryQuantity = z
 /**
  * Marks a variable whose empty value is refused instead of read as unset: one whose unset state
  * switches a protection off (METRICS_TOKEN), where an empty value is a mistake (a command that
- * printed nothing, a Secret never filled), not a choice.
+ * printed nothing, a Secret never filled), not a choice. Mark the variable's outermost schema
+ * (`refuseEmpty(z.string().optional())`): a wrapper added after the mark does not carry it.
  */
 export function refuseEmpty<S extends z.ZodType>(schema: S): S {
   return schema.meta({ refuseEmpty: true }) as S;
@@ -76,7 +77,7 @@ export class EnvError extends Error {
 
 /**
  * Parses `env` with `schema`; throws an {@link EnvError} naming every bad variable (never its value,
- * which may be a secret). A variable set to the empty string counts as unset, as in a shell's
+ * which may be a secret). A variable set to the empty string (or only spaces) counts as unset, as in a shell's
  * `${NAME:-default}` (Compose's `NAME=${UNSET}`, `kubectl set env NAME=`, a blank ConfigMap key),
  * so it takes its default; a required one is refused as empty, and so is one marked
  * {@link refuseEmpty}.
@@ -88,11 +89,14 @@ export function parseEnv<S extends z.ZodType>(
   schema: S,
   env: Record<string, string | undefined>,
 ): z.output<S> {
-  const shape: Record<string, z.ZodType> = schema instanceof z.ZodObject ? schema.shape : {};
+  if (!(schema instanceof z.ZodObject)) throw new TypeError('parseEnv needs a z.object() of variables');
+  const shape: Record<string, z.ZodType> = schema.shape;
   const given: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(env)) {
-    const keep = value !== '' || (shape[name] && z.globalRegistry.get(shape[name])?.['refuseEmpty'] === true);
-    if (keep) given[name] = value;
+    const blank = value !== undefined && value.trim() === '';
+    const refused =
+      Object.hasOwn(shape, name) && z.globalRegistry.get(shape[name] as z.ZodType)?.['refuseEmpty'] === true;
+    if (!blank || refused) given[name] = value;
   }
   const result = schema.safeParse(given);
   if (result.success) return result.data;
@@ -105,7 +109,7 @@ export function parseEnv<S extends z.ZodType>(
 /** What is wrong with a variable, in words for whoever sets it. */
 function problemOf(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
   const value = env[String(issue.path[0])];
-  if (value === '') return 'is set but empty: give it a value, or unset it';
+  if (value?.trim() === '') return 'is set but empty: give it a value, or unset it';
   if (issue.code !== 'invalid_type') return issue.message;
   // From the environment itself: zod 4 leaves an issue's input out unless asked to.
   if (value === undefined) return 'is required but not set';

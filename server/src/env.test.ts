@@ -6,10 +6,10 @@ describe("the server's environment", () => {
   const parse = (env: Record<string, string>) =>
     parseEnv(serverEnvSchema, { DATABASE_URL: 'postgres://x', ...env });
 
-  it('reads empty values as unset, so the drain keeps its defaults instead of becoming 0 ms', () => {
+  it('reads empty (and blank) values as unset, so the drain keeps its defaults instead of becoming 0 ms', () => {
     const env = parse({
       SHUTDOWN_DELAY_MS: '',
-      SHUTDOWN_TIMEOUT_MS: '',
+      SHUTDOWN_TIMEOUT_MS: ' ',
       MAX_QUEUED_REQUESTS: '',
       METRICS_ENABLED: '',
     });
@@ -22,6 +22,7 @@ describe("the server's environment", () => {
   });
 
   it('refuses an empty METRICS_TOKEN rather than serving /metrics without one', () => {
+    expect(() => parse({ METRICS_TOKEN: ' ' })).toThrow(/METRICS_TOKEN: is set but empty/);
     expect(() => parse({ METRICS_TOKEN: '' })).toThrow(
       /METRICS_TOKEN: is set but empty: give it a value, or unset it/,
     );

@@ -68,7 +68,9 @@ export const serverEnvSchema = z.object({
     .describe('Length of the window in which sign-in and sign-up attempts are counted.'),
   AUTH_RATE_LIMIT_IP_MAX: integer(1, 1_000_000)
     .default(30)
-    .describe('Sign-in plus sign-up attempts one client IP may make per window before getting 429.'),
+    .describe(
+      'Sign-in plus sign-up attempts one client address (an IPv6 address: its /64) may make per window before getting 429.',
+    ),
   AUTH_RATE_LIMIT_ACCOUNT_MAX: integer(1, 1_000_000)
     .default(10)
     .describe('Failed sign-ins one account may see per window before further attempts get 429.'),
