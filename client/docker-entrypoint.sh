@@ -91,15 +91,12 @@ else
   done
 fi
 WORKER_PROCESSES=$(nproc 2>/dev/null || echo 1)
-case "$cpu_quota$cpu_period" in
-  '' | *[!0-9]*) ;; # no quota ("max", v1's -1) or nothing to read
-  *)
-    if [ "$cpu_period" -gt 0 ]; then
-      by_quota=$((cpu_quota / cpu_period))
-      [ "$by_quota" -ge "$WORKER_PROCESSES" ] || WORKER_PROCESSES=$by_quota
-    fi
-    ;;
-esac
+whole_number() { case "$1" in '' | *[!0-9]*) return 1 ;; esac; }
+# No quota ("max", v1's -1), or nothing to read: the CPUs it may run on.
+if whole_number "$cpu_quota" && whole_number "$cpu_period" && [ "$cpu_period" -gt 0 ]; then
+  by_quota=$((cpu_quota / cpu_period))
+  [ "$by_quota" -ge "$WORKER_PROCESSES" ] || WORKER_PROCESSES=$by_quota
+fi
 [ "$WORKER_PROCESSES" -ge 1 ] || WORKER_PROCESSES=1
 
 export RUNTIME_DIR WEB_ROOT PORT API_UPSTREAM CSP_CONNECT WORKER_PROCESSES

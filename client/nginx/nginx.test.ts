@@ -192,5 +192,12 @@ describe.runIf(hasNginx() || process.env.CI === 'true')('nginx workers from the 
     expect((await workersWith({ 'cpu.max': 'max 100000\n' })).workers).toBe(cpus);
     expect((await workersWith({ 'cpu.max': `${(cpus + 2) * 100_000} 100000\n` })).workers).toBe(cpus);
     expect((await workersWith({})).workers).toBe(cpus);
+    expect((await workersWith({ 'cpu.max': '50000' })).workers).toBe(cpus); // no period: not a quota
+    const v1Unlimited = await workersWith({
+      'cpu/cpu.cfs_quota_us': '-1\n',
+      'cpu/cpu.cfs_period_us': '100000\n',
+    });
+    expect(v1Unlimited.workers).toBe(cpus);
+    expect(v1Unlimited.said).not.toMatch(/number/i); // the shell complained of nothing
   });
 });
