@@ -24,7 +24,8 @@ export type ReadyBody =
 
 export function healthRoutes(deps: HealthDeps): Hono {
   const routes = new Hono();
-  // What the last probe found, so a change is logged once rather than at every probe.
+  // What the last probe found (the reason, and a database error's code), so a change is logged once
+  // rather than at every probe; in each worker, as each answers probes of its own.
   let last = 'ready';
   const notReady = (state: string, fields: object, message: string) => {
     if (state !== last) deps.logger.warn(fields, message);
@@ -50,7 +51,7 @@ export function healthRoutes(deps: HealthDeps): Hono {
     const pending = deps.knownMigrations.filter((name) => !applied.has(name));
     if (pending.length > 0) {
       notReady(
-        `migrations-pending ${pending.join()}`,
+        'migrations-pending',
         { reason: 'migrations-pending', pending },
         'not ready: migrations this build needs are not applied (run the migration job)',
       );
