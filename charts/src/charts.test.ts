@@ -109,6 +109,13 @@ describe('generated files', () => {
     const allInOne = await docs(`k8s/${ALL_IN_ONE}`);
     expect(allInOne).toEqual(fromBase);
     expect(allInOne[0]?.kind).toBe('Namespace');
+    // The network policies (default-deny first) exist before any pod does.
+    const kinds = allInOne.map((object) => object.kind);
+    expect(kinds.lastIndexOf('NetworkPolicy')).toBeLessThan(
+      Math.min(
+        ...['StatefulSet', 'Job', 'Deployment'].map((kind) => kinds.indexOf(kind)).filter((i) => i >= 0),
+      ),
+    );
   });
 
   // kubectl's built-in kustomize (v4+) builds exactly what `kubectl apply -k` applies.

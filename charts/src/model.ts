@@ -60,9 +60,15 @@ export function images(input: ModelInput) {
   };
 }
 
+/**
+ * How long an HTTP pod (server, client) sleeps in preStop, still serving, while it leaves the
+ * Service's endpoints and the ingress, before its process is told to stop.
+ */
+export const PRE_STOP_SECONDS = 5;
+
 /** The shutdown timing the server uses by default (server/src/env.ts): the grace period must cover it. */
 export const serverShutdown = {
-  preStopSeconds: 5,
+  preStopSeconds: PRE_STOP_SECONDS,
   delayMs: serverEnvSchema.shape.SHUTDOWN_DELAY_MS.parse(undefined),
   timeoutMs: serverEnvSchema.shape.SHUTDOWN_TIMEOUT_MS.parse(undefined),
 };

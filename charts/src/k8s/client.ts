@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { type CommonProps, containerSecurity, resources, tmpMount, value } from '#src/k8s/common.ts';
 import { HttpWorkload } from '#src/k8s/http-workload.ts';
 import { SERVER_NAME } from '#src/k8s/server.ts';
-import { HTTP_PORT, health, serverShutdown } from '#src/model.ts';
+import { HTTP_PORT, health, PRE_STOP_SECONDS } from '#src/model.ts';
 import type { Plan } from '#src/sizing.ts';
 
 export interface ClientProps extends CommonProps {
@@ -36,7 +36,7 @@ export class ClientWorkload extends Construct {
         volumeMounts: [tmpMount],
         // As the server's: the pod leaves the Service's endpoints (and the ingress's) while this
         // sleeps, so nginx is not stopped while requests are still being routed to it.
-        lifecycle: { preStop: { sleep: { seconds: serverShutdown.preStopSeconds } } },
+        lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
         livenessProbe: {
           httpGet: { path: health.client.liveness, port: k8s.IntOrString.fromString('http') },
           periodSeconds: 10,

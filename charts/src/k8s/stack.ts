@@ -50,6 +50,12 @@ export function buildStack(options: StackOptions): Map<string, Record<string, un
       },
     },
   });
+  // Default-deny and its exceptions before any pod, in the order kubectl applies the files.
+  new NetworkPolicies(chart('network'), 'network', {
+    version: options.version,
+    externalDatabase: options.externalDatabase ?? false,
+    acmeSolver: options.certIssuer !== undefined,
+  });
   if (!options.externalDatabase) {
     new PostgresDatabase(chart('postgres'), 'postgres', {
       ...common,
@@ -66,11 +72,6 @@ export function buildStack(options: StackOptions): Map<string, Record<string, un
     host: options.host ?? 'plumb.example.com',
     tlsSecret: options.tlsSecret,
     certIssuer: options.certIssuer,
-  });
-  new NetworkPolicies(chart('network'), 'network', {
-    version: options.version,
-    externalDatabase: options.externalDatabase ?? false,
-    acmeSolver: options.certIssuer !== undefined,
   });
 
   return new Map([...charts].map(([name, c]) => [`${name}.yaml`, c.toJson() as Record<string, unknown>[]]));
