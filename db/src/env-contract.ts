@@ -77,10 +77,10 @@ export class EnvError extends Error {
 
 /**
  * Parses `env` with `schema`; throws an {@link EnvError} naming every bad variable (never its value,
- * which may be a secret). A variable set to the empty string (or only spaces) counts as unset, as in a shell's
- * `${NAME:-default}` (Compose's `NAME=${UNSET}`, `kubectl set env NAME=`, a blank ConfigMap key),
- * so it takes its default; a required one is refused as empty, and so is one marked
- * {@link refuseEmpty}.
+ * which may be a secret). A variable set to the empty string (or only spaces) counts as unset, as
+ * in a shell's `${NAME:-default}` (Compose's `NAME=${UNSET}`, `kubectl set env NAME=`, a blank
+ * ConfigMap key), so it takes its default; a required one is refused as empty, and so is one
+ * marked {@link refuseEmpty}.
  *
  * @example
  * const env = parseEnv(serverEnvSchema, process.env);
