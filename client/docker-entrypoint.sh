@@ -23,6 +23,11 @@ API_UPSTREAM=${API_UPSTREAM%/}
 printf '%s' "$API_UPSTREAM" | grep -Eq '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$' ||
   fail "API_UPSTREAM must be http(s)://host[:port] or host:port"
 printf '%s' "$PORT" | grep -Eq '^[0-9]{1,5}$' || fail "PORT must be a port number"
+# The server's PROXY_SECRET, sent as X-Plumb-Proxy; empty, nginx sends no such header (and drops
+# one a browser sent).
+PROXY_SECRET=${PROXY_SECRET:-}
+[ -z "$PROXY_SECRET" ] || printf '%s' "$PROXY_SECRET" | grep -Eq '^[A-Za-z0-9+/=_-]{16,256}$' ||
+  fail "PROXY_SECRET must be 16 to 256 letters, digits or + / = _ -"
 
 CSP_CONNECT=''
 if [ -n "${CLIENT_API_URL:-}" ]; then
@@ -99,9 +104,9 @@ if whole_number "$cpu_quota" && whole_number "$cpu_period" && [ "$cpu_period" -g
 fi
 [ "$WORKER_PROCESSES" -ge 1 ] || WORKER_PROCESSES=1
 
-export RUNTIME_DIR WEB_ROOT PORT API_UPSTREAM CSP_CONNECT WORKER_PROCESSES
+export RUNTIME_DIR WEB_ROOT PORT API_UPSTREAM CSP_CONNECT WORKER_PROCESSES PROXY_SECRET
 # Only our variables are substituted; nginx's own $variables stay as they are.
-envsubst '${RUNTIME_DIR} ${WEB_ROOT} ${PORT} ${API_UPSTREAM} ${WORKER_PROCESSES}' < "$TEMPLATE_DIR/nginx.conf.template" > "$RUNTIME_DIR/nginx.conf"
+envsubst '${RUNTIME_DIR} ${WEB_ROOT} ${PORT} ${API_UPSTREAM} ${WORKER_PROCESSES} ${PROXY_SECRET}' < "$TEMPLATE_DIR/nginx.conf.template" > "$RUNTIME_DIR/nginx.conf"
 envsubst '${CSP_CONNECT}' < "$TEMPLATE_DIR/headers.conf.template" > "$RUNTIME_DIR/headers.conf"
 
 echo "plumb-client: serving $WEB_ROOT on :$PORT with $WORKER_PROCESSES worker(s), /api/ → $API_UPSTREAM" >&2

@@ -364,6 +364,15 @@ describe('every validator catches what it is for', () => {
     expect(blueprintProblems(dangling)).toEqual([
       'plumb-client: API_UPSTREAM refers to missing service plumb-api',
     ]);
+    const uncopied = structuredClone(blueprint);
+    const serverVars = (uncopied.services[0] as Obj).envVars as Obj[];
+    serverVars.splice(
+      serverVars.findIndex((e) => e.key === 'PROXY_SECRET'),
+      1,
+    );
+    expect(blueprintProblems(uncopied)).toEqual([
+      'plumb-client: PROXY_SECRET copies PROXY_SECRET, which plumb-server does not set',
+    ]);
   });
 });
 
@@ -401,6 +410,22 @@ describe('render.yaml', () => {
       // Plain numbers, which the server's quick start reads before the schema loads (main.ts):
       // it decides its heap flags without loading the application first.
       expect(plainSizingEnv(raw)).toMatchObject({ CPU_LIMIT: sizing.cpu });
+    },
+  );
+
+  it.each(Object.keys(RENDER_PROFILES))(
+    'profile %s gives the server a generated PROXY_SECRET and the client the same one',
+    (profile) => {
+      const blueprint = buildBlueprint({ ...options, profile: profile as keyof typeof RENDER_PROFILES }) as {
+        services: { name: string; envVars: Obj[] }[];
+      };
+      const vars = (name: string) =>
+        blueprint.services.find((service) => service.name === name)?.envVars ?? [];
+      expect(vars('plumb-server')).toContainEqual({ key: 'PROXY_SECRET', generateValue: true });
+      expect(vars('plumb-client')).toContainEqual({
+        key: 'PROXY_SECRET',
+        fromService: { name: 'plumb-server', type: 'web', envVarKey: 'PROXY_SECRET' },
+      });
     },
   );
 

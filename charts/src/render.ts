@@ -82,6 +82,11 @@ export function buildBlueprint(options: RenderOptions): Record<string, unknown> 
     { key: 'SERVER_REPLICAS', value: '1' },
     // The server's public URL serves /metrics on the free plan: always behind a token.
     { key: 'METRICS_TOKEN', generateValue: true },
+    // The server has a public URL too (a web service): a request sent there, not through the
+    // client's nginx, would arrive a hop short of TRUST_PROXY, and the X-Forwarded-For entry it
+    // believed would be one the caller wrote. Only requests carrying this, which nginx adds, count
+    // their forwarded headers (ADR 025).
+    { key: 'PROXY_SECRET', generateValue: true },
   ];
   if (free) serverEnv.push({ key: 'MIGRATE_ON_START', value: '1' });
   const server: Record<string, unknown> = {
@@ -114,6 +119,7 @@ export function buildBlueprint(options: RenderOptions): Record<string, unknown> 
         ? // A free service cannot be reached on the private network: give its public URL once.
           { key: 'API_UPSTREAM', sync: false }
         : { key: 'API_UPSTREAM', fromService: { name: 'plumb-server', type: 'web', property: 'hostport' } },
+      { key: 'PROXY_SECRET', fromService: { name: 'plumb-server', type: 'web', envVarKey: 'PROXY_SECRET' } },
     ],
   };
   return {

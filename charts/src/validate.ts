@@ -220,6 +220,10 @@ export function blueprintProblems(blueprint: Obj): string[] {
         problems.push(`${service.name}: ${env.key} refers to missing database ${fromDatabase.name}`);
       if (fromService && !serviceNames.has(fromService.name))
         problems.push(`${service.name}: ${env.key} refers to missing service ${fromService.name}`);
+      const source = services.find((other) => other.name === fromService?.name);
+      const copied = fromService?.envVarKey;
+      if (source && copied !== undefined && !((source.envVars ?? []) as Obj[]).some((e) => e.key === copied))
+        problems.push(`${service.name}: ${env.key} copies ${copied}, which ${source.name} does not set`);
     }
     const contract =
       service.name === 'plumb-server'

@@ -6,6 +6,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
@@ -124,9 +126,11 @@ describe('client entrypoint', () => {
     expect(result.stderr).toMatch(/API_UPSTREAM is required/);
   });
 
-  it('refuses a malformed API_UPSTREAM or CLIENT_API_URL', () => {
+  it('refuses a malformed API_UPSTREAM, CLIENT_API_URL or PROXY_SECRET', () => {
     for (const env of [
       { API_UPSTREAM: 'http://x y' },
+      { API_UPSTREAM: 'srv:80', PROXY_SECRET: 'short' },
+      { API_UPSTREAM: 'srv:80', PROXY_SECRET: 'sixteen "chars" and a quote' },
       { API_UPSTREAM: 'srv:80', CLIENT_API_URL: 'javascript:alert(1)' },
     ]) {
       const result = spawnSync('sh', [join(clientDir, 'docker-entrypoint.sh')], {
@@ -139,43 +143,54 @@ describe('client entrypoint', () => {
   });
 });
 
-describe.runIf(hasNginx() || process.env.CI === 'true')('nginx workers from the CPU quota', () => {
-  /** Starts the entrypoint over a cgroup tree holding `files`; the number of workers nginx starts. */
-  async function workersWith(files: Record<string, string>): Promise<{ workers: number; said: string }> {
-    const dir = await mkdtemp(join(tmpdir(), 'plumb-cgroup-'));
-    for (const [path, content] of Object.entries(files)) {
-      await mkdir(join(dir, 'cgroup', path, '..'), { recursive: true });
-      await writeFile(join(dir, 'cgroup', path), content);
-    }
-    const port = await freePort();
-    const nginx = spawn('sh', [join(clientDir, 'docker-entrypoint.sh')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        CGROUP_ROOT: join(dir, 'cgroup'),
-        RUNTIME_DIR: join(dir, 'run'),
-        WEB_ROOT: dir,
-        TEMPLATE_DIR: join(clientDir, 'nginx'),
-        PORT: String(port),
-        API_UPSTREAM: '127.0.0.1:9',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let said = '';
-    nginx.stderr.on('data', (chunk) => (said += chunk));
-    try {
-      await waitForStatus(`http://127.0.0.1:${port}/healthz`, 200, {
-        timeoutMs: 10_000,
-        describe: () => said,
-      });
-      const master = (await readFile(join(dir, 'run', 'nginx.pid'), 'utf8')).trim();
-      const children = await readFile(`/proc/${master}/task/${master}/children`, 'utf8');
-      return { workers: children.trim().split(/\s+/).filter(Boolean).length, said };
-    } finally {
-      nginx.kill('SIGQUIT');
-      await once(nginx, 'exit');
-      await rm(dir, { recursive: true, force: true });
-    }
+/**
+ * Runs the entrypoint (real nginx) with `env` over a cgroup tree holding `files`, calls `use` once
+ * nginx answers, and stops it; what nginx and the entrypoint said comes along.
+ */
+async function withEntrypoint<T>(
+  options: { env?: Record<string, string>; cgroup?: Record<string, string> },
+  use: (nginx: { base: string; runtimeDir: string; said: () => string }) => Promise<T>,
+): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'plumb-entry-'));
+  for (const [path, content] of Object.entries(options.cgroup ?? {})) {
+    await mkdir(join(dir, 'cgroup', path, '..'), { recursive: true });
+    await writeFile(join(dir, 'cgroup', path), content);
   }
+  const port = await freePort();
+  const nginx = spawn('sh', [join(clientDir, 'docker-entrypoint.sh')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      CGROUP_ROOT: join(dir, 'cgroup'),
+      RUNTIME_DIR: join(dir, 'run'),
+      WEB_ROOT: dir,
+      TEMPLATE_DIR: join(clientDir, 'nginx'),
+      PORT: String(port),
+      API_UPSTREAM: '127.0.0.1:9',
+      ...options.env,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let said = '';
+  nginx.stderr.on('data', (chunk) => (said += chunk));
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitForStatus(`${base}/healthz`, 200, { timeoutMs: 10_000, describe: () => said });
+    return await use({ base, runtimeDir: join(dir, 'run'), said: () => said });
+  } finally {
+    nginx.kill('SIGQUIT');
+    await once(nginx, 'exit');
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe.runIf(hasNginx() || process.env.CI === 'true')('nginx workers from the CPU quota', () => {
+  /** The number of workers nginx starts over a cgroup tree holding `files`. */
+  const workersWith = (files: Record<string, string>) =>
+    withEntrypoint({ cgroup: files }, async ({ runtimeDir, said }) => {
+      const master = (await readFile(join(runtimeDir, 'nginx.pid'), 'utf8')).trim();
+      const children = await readFile(`/proc/${master}/task/${master}/children`, 'utf8');
+      return { workers: children.trim().split(/\s+/).filter(Boolean).length, said: said() };
+    });
 
   it('starts one worker per whole CPU of the quota, not one per CPU of the host', async () => {
     const half = await workersWith({ 'cpu.max': '50000 100000\n' });
@@ -199,5 +214,39 @@ describe.runIf(hasNginx() || process.env.CI === 'true')('nginx workers from the 
     });
     expect(v1Unlimited.workers).toBe(cpus);
     expect(v1Unlimited.said).not.toMatch(/number/i); // the shell complained of nothing
+  });
+});
+
+describe.runIf(hasNginx() || process.env.CI === 'true')('the proxy secret (PROXY_SECRET)', () => {
+  /** The headers an upstream received for one /api/ request sent with `headers`. */
+  async function upstreamSaw(env: Record<string, string>, headers: Record<string, string>) {
+    const upstream = createServer((request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify(request.headers));
+    });
+    await new Promise<void>((listening) => upstream.listen(0, '127.0.0.1', listening));
+    const { port } = upstream.address() as AddressInfo;
+    try {
+      return await withEntrypoint(
+        { env: { API_UPSTREAM: `127.0.0.1:${port}`, ...env } },
+        async ({ base }) => {
+          const response = await fetch(`${base}/api/anything`, { headers });
+          return (await response.json()) as Record<string, string>;
+        },
+      );
+    } finally {
+      upstream.close();
+    }
+  }
+
+  it("sends the server's secret on every /api/ request, whatever the browser sent", async () => {
+    const secret = 'generated-by-render+0123456789=';
+    const seen = await upstreamSaw({ PROXY_SECRET: secret }, { 'x-plumb-proxy': 'forged-by-a-browser-0123' });
+    expect(seen['x-plumb-proxy']).toBe(secret);
+  });
+
+  it('sends none without one, not even a header a browser sent', async () => {
+    const seen = await upstreamSaw({}, { 'x-plumb-proxy': 'forged-by-a-browser-0123' });
+    expect(seen['x-plumb-proxy']).toBeUndefined();
   });
 });

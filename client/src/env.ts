@@ -31,6 +31,16 @@ export const clientContainerEnvSchema = z.object({
   PORT: z
     ._default(z.string().check(z.regex(/^\d{1,5}$/, 'must be a port number')), '8080')
     .check(z.describe('Port nginx listens on.')),
+  PROXY_SECRET: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(/^[A-Za-z0-9+/=_-]{16,256}$/, 'must be 16 to 256 letters, digits or + / = _ -'),
+        z.describe(
+          "Sent to the server as X-Plumb-Proxy on every /api/ request: the server's PROXY_SECRET, so that it believes the X-Forwarded-* headers of requests that came through here and of no others.",
+        ),
+      ),
+  ),
 });
 
 declare global {

@@ -36,6 +36,8 @@ export interface AppConfig {
   sessionTtlHours: number;
   cookieSecure: boolean;
   trustedProxies: number;
+  /** When set, forwarded headers count only on requests that carry it (`middleware/edge`). */
+  proxySecret?: string | undefined;
   corsOrigins: readonly string[];
   rateLimit: { windowSeconds: number; ipMax: number; accountMax: number };
   metrics: { enabled: boolean; token?: string | undefined };
@@ -49,6 +51,7 @@ export function appConfig(env: ServerEnv, poolMax = 10): AppConfig {
     sessionTtlHours: env.SESSION_TTL_HOURS,
     cookieSecure: env.COOKIE_SECURE,
     trustedProxies: env.TRUST_PROXY,
+    proxySecret: env.PROXY_SECRET,
     corsOrigins: env.CORS_ORIGINS,
     rateLimit: {
       windowSeconds: env.AUTH_RATE_LIMIT_WINDOW_S,

@@ -60,6 +60,14 @@ export const serverEnvSchema = z.object({
     .describe(
       'How many reverse proxies in front of the server to trust for X-Forwarded-For/-Proto/-Host (the client nginx is one).',
     ),
+  PROXY_SECRET: refuseEmpty(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9+/=_-]{16,256}$/, 'must be 16 to 256 letters, digits or + / = _ -')
+      .optional(),
+  ).describe(
+    "When set, X-Forwarded-For/-Proto/-Host count (as deep as TRUST_PROXY says) only on requests carrying X-Plumb-Proxy with this value, which the client's nginx adds (set it there too); a request that skipped the proxy counts by its own connection. For a server that can also be reached without the proxy (Render's public URL).",
+  ),
   CORS_ORIGINS: origins.describe(
     'Comma-separated origins of third-party browser apps allowed to call the API with credentials; empty = none.',
   ),

@@ -36,7 +36,11 @@ export function createAppServer(app: ReturnType<typeof createApp>, options: AppS
     corsOrigins: options.config.corsOrigins,
     corsExposeHeaders: CORS_EXPOSE_HEADERS,
   });
-  const outside = edge({ logger: options.logger, trustedProxies: options.config.trustedProxies });
+  const outside = edge({
+    logger: options.logger,
+    trustedProxies: options.config.trustedProxies,
+    proxySecret: options.config.proxySecret,
+  });
   const listener = getRequestListener(app.fetch, options.hostname ? { hostname: options.hostname } : {});
   return createServer(
     { ...options.serverOptions, ServerResponse: edgeResponse(options.isDraining ?? (() => false)) },

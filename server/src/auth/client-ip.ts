@@ -1,7 +1,11 @@
-/** @module The client's address and scheme, believing X-Forwarded-* only as far as TRUST_PROXY says. */
+/**
+ * @module The client's address and scheme, believing X-Forwarded-* only as far as TRUST_PROXY says,
+ * and only on requests that came through the proxy when PROXY_SECRET says which those are.
+ */
 import { isIP } from 'node:net';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
+import { fromProxy } from '#src/middleware/edge/index.ts';
 
 function socketAddress(c: Context): string | undefined {
   try {
@@ -18,7 +22,7 @@ function socketAddress(c: Context): string | undefined {
  * (a request that skipped one, or a forged header), so the socket's peer it is.
  */
 export function clientIp(c: Context, trustedProxies: number): string {
-  if (trustedProxies > 0) {
+  if (trustedProxies > 0 && fromProxy(c.env)) {
     const hops = (c.req.header('x-forwarded-for') ?? '')
       .split(',')
       .map((part) => part.trim())
@@ -77,7 +81,7 @@ function ipv6Groups(address: string): number[] {
 
 /** Whether the browser reached us over https (directly, or per a trusted proxy's X-Forwarded-Proto). */
 export function isHttps(c: Context, trustedProxies: number): boolean {
-  if (trustedProxies > 0) {
+  if (trustedProxies > 0 && fromProxy(c.env)) {
     const proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
     if (proto) return proto === 'https';
   }
@@ -87,6 +91,8 @@ export function isHttps(c: Context, trustedProxies: number): boolean {
 /** The host the browser asked for (host[:port]), per a trusted proxy's X-Forwarded-Host, else Host. */
 export function requestHost(c: Context, trustedProxies: number): string {
   const forwardedHost =
-    trustedProxies > 0 ? c.req.header('x-forwarded-host')?.split(',')[0]?.trim() : undefined;
+    trustedProxies > 0 && fromProxy(c.env)
+      ? c.req.header('x-forwarded-host')?.split(',')[0]?.trim()
+      : undefined;
   return forwardedHost || c.req.header('host') || new URL(c.req.url).host;
 }

@@ -2,6 +2,7 @@ import { createServer, get as httpGet, type IncomingMessage } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientIp, isHttps, requestHost } from '#src/auth/client-ip.ts';
 import { createLogger } from '#src/logger.ts';
 import { edge, edgeResponse, MAX_REQUEST_ID_LENGTH, SECURITY_HEADERS } from '#src/middleware/edge/index.ts';
 import {
@@ -238,5 +239,40 @@ describe("the edge's response class", () => {
     } finally {
       await close();
     }
+  });
+});
+
+describe('PROXY_SECRET: forwarded headers count only on requests that came through the proxy', () => {
+  const secret = 'sixteen-or-more+secret=';
+  let served: Listening;
+  beforeAll(async () => {
+    const app = new Hono();
+    app.get('/who', (c) => c.json({ ip: clientIp(c, 2), https: isHttps(c, 2), host: requestHost(c, 2) }));
+    const listener = edge({ logger: createLogger('silent'), trustedProxies: 2, proxySecret: secret });
+    served = await listenOnLoopback(createServer(listener(getRequestListener(app.fetch))));
+  });
+  afterAll(() => served.close());
+
+  const forwarded = {
+    'x-forwarded-for': '9.9.9.9, 203.0.113.7, 10.0.0.2',
+    'x-forwarded-proto': 'https',
+    'x-forwarded-host': 'notes.example',
+  };
+  const who = async (headers: Record<string, string>) =>
+    (await fetch(`${served.base}/who`, { headers: { ...forwarded, ...headers } })).json();
+
+  it('believes them, as deep as TRUST_PROXY says, on a request carrying the secret', async () => {
+    expect(await who({ 'x-plumb-proxy': secret })).toEqual({
+      ip: '203.0.113.7',
+      https: true,
+      host: 'notes.example',
+    });
+  });
+
+  it('not on one without it or with another value: that caller wrote them itself', async () => {
+    const own = { ip: expect.stringMatching(/127\.0\.0\.1$/), https: false, host: new URL(served.base).host };
+    expect(await who({})).toEqual(own);
+    expect(await who({ 'x-plumb-proxy': `${secret}x` })).toEqual(own);
+    expect(await who({ 'x-plumb-proxy': secret.replace('s', 'S') })).toEqual(own);
   });
 });

@@ -10,7 +10,7 @@
  * `@hono/node-server` build, sort and copy a `Headers` object for every answer (ADR 017 has the
  * figures).
  */
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import {
   type IncomingMessage,
   type OutgoingHttpHeader,
@@ -42,7 +42,11 @@ export const MAX_REQUEST_ID_LENGTH = 128;
 const UNSAFE_REQUEST_ID = /[^\w\-=]/;
 
 const REQUEST_ID = Symbol('plumb.requestId');
-type Tagged = IncomingMessage & { [REQUEST_ID]?: string };
+const FROM_PROXY = Symbol('plumb.fromProxy');
+type Tagged = IncomingMessage & { [REQUEST_ID]?: string; [FROM_PROXY]?: boolean };
+
+/** The header the client's nginx adds with PROXY_SECRET. */
+export const PROXY_SECRET_HEADER = 'x-plumb-proxy';
 
 /**
  * The request id the edge gave a request, from Hono's `c.env` (`@hono/node-server` passes the
@@ -52,10 +56,21 @@ export function requestIdOf(env: unknown): string | undefined {
   return (env as { incoming?: Tagged } | undefined)?.incoming?.[REQUEST_ID];
 }
 
+/**
+ * Whether a request's X-Forwarded-* headers may count (as deep as TRUST_PROXY says): always, unless
+ * PROXY_SECRET is set and the request did not carry it, having come by another way than the proxy.
+ * True for a request that did not come through the edge (`app.request()`).
+ */
+export function fromProxy(env: unknown): boolean {
+  return (env as { incoming?: Tagged } | undefined)?.incoming?.[FROM_PROXY] ?? true;
+}
+
 export interface EdgeOptions {
   logger: Logger;
   /** Proxies in front of the server (TRUST_PROXY): with none, X-Forwarded-For gets a warning. */
   trustedProxies: number;
+  /** PROXY_SECRET: when set, only requests carrying it in X-Plumb-Proxy came through the proxy. */
+  proxySecret?: string | undefined;
 }
 
 /**
@@ -69,7 +84,15 @@ export interface EdgeOptions {
  */
 export function edge(options: EdgeOptions): (listener: RequestListener) => RequestListener {
   let warned = options.trustedProxies > 0;
+  const secret = options.proxySecret === undefined ? undefined : Buffer.from(options.proxySecret);
+  const carriesSecret = (given: string | string[] | undefined) => {
+    if (secret === undefined || typeof given !== 'string') return false;
+    const bytes = Buffer.from(given);
+    return bytes.length === secret.length && timingSafeEqual(bytes, secret);
+  };
   return (listener) => (request, response) => {
+    if (secret !== undefined)
+      (request as Tagged)[FROM_PROXY] = carriesSecret(request.headers[PROXY_SECRET_HEADER]);
     const given = request.headers['x-request-id'];
     (request as Tagged)[REQUEST_ID] =
       typeof given === 'string' &&
