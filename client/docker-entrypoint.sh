@@ -28,6 +28,10 @@ printf '%s' "$PORT" | grep -Eq '^[0-9]{1,5}$' || fail "PORT must be a port numbe
 PROXY_SECRET=${PROXY_SECRET:-}
 [ -z "$PROXY_SECRET" ] || printf '%s' "$PROXY_SECRET" | grep -Eq '^[A-Za-z0-9+/=_-]{16,256}$' ||
   fail "PROXY_SECRET must be 16 to 256 letters, digits or + / = _ -"
+# Render's free plan reaches the server by its public URL: the secret must not cross the internet in clear.
+if [ -n "$PROXY_SECRET" ] && printf '%s' "$API_UPSTREAM" | grep -Eq '^http://[^/]*\.onrender\.com(:[0-9]+)?$'; then
+  fail "API_UPSTREAM must be https:// for a public onrender.com URL, or PROXY_SECRET would be sent in clear"
+fi
 
 CSP_CONNECT=''
 if [ -n "${CLIENT_API_URL:-}" ]; then

@@ -373,6 +373,13 @@ describe('every validator catches what it is for', () => {
     expect(blueprintProblems(uncopied)).toEqual([
       'plumb-client: PROXY_SECRET copies PROXY_SECRET, which plumb-server does not set',
     ]);
+    const unsent = structuredClone(blueprint);
+    const clientVars = (unsent.services[1] as Obj).envVars as Obj[];
+    clientVars.splice(
+      clientVars.findIndex((e) => e.key === 'PROXY_SECRET'),
+      1,
+    );
+    expect(blueprintProblems(unsent)).toEqual(["plumb-client: does not copy plumb-server's PROXY_SECRET"]);
   });
 });
 

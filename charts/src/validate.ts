@@ -225,6 +225,16 @@ export function blueprintProblems(blueprint: Obj): string[] {
       if (source && copied !== undefined && !((source.envVars ?? []) as Obj[]).some((e) => e.key === copied))
         problems.push(`${service.name}: ${env.key} copies ${copied}, which ${source.name} does not set`);
     }
+    // A server that believes forwarded headers only with PROXY_SECRET needs its client to send it,
+    // or every browser request counts as the one address of Render's proxy (ADR 025).
+    if (
+      service.name === 'plumb-client' &&
+      ((services.find((other) => other.name === 'plumb-server')?.envVars ?? []) as Obj[]).some(
+        (e) => e.key === 'PROXY_SECRET',
+      ) &&
+      !envVars.some((e) => e.key === 'PROXY_SECRET')
+    )
+      problems.push("plumb-client: does not copy plumb-server's PROXY_SECRET");
     const contract =
       service.name === 'plumb-server'
         ? envContract.server

@@ -131,6 +131,7 @@ describe('client entrypoint', () => {
       { API_UPSTREAM: 'http://x y' },
       { API_UPSTREAM: 'srv:80', PROXY_SECRET: 'short' },
       { API_UPSTREAM: 'srv:80', PROXY_SECRET: 'sixteen "chars" and a quote' },
+      { API_UPSTREAM: 'plumb-server.onrender.com', PROXY_SECRET: 'generated-by-render+0123456789=' },
       { API_UPSTREAM: 'srv:80', CLIENT_API_URL: 'javascript:alert(1)' },
     ]) {
       const result = spawnSync('sh', [join(clientDir, 'docker-entrypoint.sh')], {

@@ -244,11 +244,12 @@ describe("the edge's response class", () => {
 
 describe('PROXY_SECRET: forwarded headers count only on requests that came through the proxy', () => {
   const secret = 'sixteen-or-more+secret=';
+  const told = memoryLogger();
   let served: Listening;
   beforeAll(async () => {
     const app = new Hono();
     app.get('/who', (c) => c.json({ ip: clientIp(c, 2), https: isHttps(c, 2), host: requestHost(c, 2) }));
-    const listener = edge({ logger: createLogger('silent'), trustedProxies: 2, proxySecret: secret });
+    const listener = edge({ logger: told.logger, trustedProxies: 2, proxySecret: secret });
     served = await listenOnLoopback(createServer(listener(getRequestListener(app.fetch))));
   });
   afterAll(() => served.close());
@@ -274,5 +275,7 @@ describe('PROXY_SECRET: forwarded headers count only on requests that came throu
     expect(await who({})).toEqual(own);
     expect(await who({ 'x-plumb-proxy': `${secret}x` })).toEqual(own);
     expect(await who({ 'x-plumb-proxy': secret.replace('s', 'S') })).toEqual(own);
+    // A wrong value is said once (a proxy with another secret counts every request so); none is not.
+    expect(told.lines.filter((line) => String(line['msg']).includes('X-Plumb-Proxy'))).toHaveLength(1);
   });
 });

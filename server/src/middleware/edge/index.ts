@@ -85,10 +85,21 @@ export interface EdgeOptions {
 export function edge(options: EdgeOptions): (listener: RequestListener) => RequestListener {
   let warned = options.trustedProxies > 0;
   const secret = options.proxySecret === undefined ? undefined : Buffer.from(options.proxySecret);
+  let warnedSecret = false;
   const carriesSecret = (given: string | string[] | undefined) => {
-    if (secret === undefined || typeof given !== 'string') return false;
-    const bytes = Buffer.from(given);
-    return bytes.length === secret.length && timingSafeEqual(bytes, secret);
+    if (secret === undefined || given === undefined) return false;
+    const bytes = Buffer.from(String(given));
+    if (bytes.length === secret.length && timingSafeEqual(bytes, secret)) return true;
+    if (!warnedSecret) {
+      // A proxy with another secret (the client not redeployed after a change), or a guess: either
+      // way every such request now counts by its connection, which all of them share.
+      warnedSecret = true;
+      options.logger.warn(
+        'a request carried X-Plumb-Proxy with a value other than PROXY_SECRET: its forwarded headers do not count. ' +
+          "If it came from the client's nginx, give the client the server's PROXY_SECRET and redeploy it",
+      );
+    }
+    return false;
   };
   return (listener) => (request, response) => {
     if (secret !== undefined)
