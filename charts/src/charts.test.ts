@@ -364,22 +364,22 @@ describe('every validator catches what it is for', () => {
     expect(blueprintProblems(dangling)).toEqual([
       'plumb-client: API_UPSTREAM refers to missing service plumb-api',
     ]);
-    const uncopied = structuredClone(blueprint);
-    const serverVars = (uncopied.services[0] as Obj).envVars as Obj[];
-    serverVars.splice(
-      serverVars.findIndex((e) => e.key === 'PROXY_SECRET'),
-      1,
-    );
-    expect(blueprintProblems(uncopied)).toEqual([
+    /** The blueprint without service `index`'s PROXY_SECRET. */
+    const withoutSecret = (index: number) => {
+      const changed = structuredClone(blueprint);
+      const vars = (changed.services[index] as Obj).envVars as Obj[];
+      vars.splice(
+        vars.findIndex((e) => e.key === 'PROXY_SECRET'),
+        1,
+      );
+      return changed;
+    };
+    expect(blueprintProblems(withoutSecret(0))).toEqual([
       'plumb-client: PROXY_SECRET copies PROXY_SECRET, which plumb-server does not set',
     ]);
-    const unsent = structuredClone(blueprint);
-    const clientVars = (unsent.services[1] as Obj).envVars as Obj[];
-    clientVars.splice(
-      clientVars.findIndex((e) => e.key === 'PROXY_SECRET'),
-      1,
-    );
-    expect(blueprintProblems(unsent)).toEqual(["plumb-client: does not copy plumb-server's PROXY_SECRET"]);
+    expect(blueprintProblems(withoutSecret(1))).toEqual([
+      "plumb-client: does not copy plumb-server's PROXY_SECRET",
+    ]);
   });
 });
 
