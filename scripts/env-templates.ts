@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clientContainerEnvSchema, clientEnvSchema } from '@plumb/client/env';
 import { dbEnvSchema } from '@plumb/db/env';
+import { emptyRefused } from '@plumb/db/env-contract';
 import { serverEnvSchema } from '@plumb/server/env';
 import { toJSONSchema, type ZodType } from 'zod';
 
@@ -107,6 +108,10 @@ export function renderConfigurationReference(): string {
       schema: clientContainerEnvSchema as unknown as ZodType,
     },
   ];
+  const refusingEmpty = [serverEnvSchema, dbEnvSchema]
+    .flatMap((schema) => emptyRefused(schema))
+    .map((name) => `\`${name}\``)
+    .join(' and ');
   const lines = [
     '<!-- Generated from the env schemas by `npm run env:templates`: edit the schemas, not this file. -->',
     '',
@@ -117,8 +122,8 @@ export function renderConfigurationReference(): string {
     'the `.env.template` files beside each package are too.',
     '',
     "A variable set to the empty string (or only spaces) counts as unset, as in a shell's `${NAME:-default}`: its",
-    'default applies, and a required one is refused as empty. `METRICS_TOKEN` is the exception: an',
-    'empty one is refused, since unset it would leave `/metrics` open.',
+    `default applies, and a required one is refused as empty. The exceptions are ${refusingEmpty}: an`,
+    'empty one is refused, since unset each switches a protection off.',
   ];
   for (const { title, source, schema } of sections) {
     lines.push('', `## ${title[0]?.toUpperCase()}${title.slice(1)}`, '', `Schema: \`${source}\`.`, '');

@@ -65,6 +65,13 @@ export function refuseEmpty<S extends z.ZodType>(schema: S): S {
   return schema.meta({ refuseEmpty: true }) as S;
 }
 
+/** The variables of `schema` (a `z.object()` of variables) marked {@link refuseEmpty}. */
+export function emptyRefused(schema: z.ZodObject): string[] {
+  return Object.entries(schema.shape as Record<string, z.ZodType>)
+    .filter(([, field]) => z.globalRegistry.get(field)?.['refuseEmpty'] === true)
+    .map(([name]) => name);
+}
+
 /** Thrown by {@link parseEnv} with one line per bad variable. */
 export class EnvError extends Error {
   readonly issues: readonly string[];
@@ -90,13 +97,11 @@ export function parseEnv<S extends z.ZodType>(
   env: Record<string, string | undefined>,
 ): z.output<S> {
   if (!(schema instanceof z.ZodObject)) throw new TypeError('parseEnv needs a z.object() of variables');
-  const shape: Record<string, z.ZodType> = schema.shape;
+  const refused = new Set(emptyRefused(schema));
   const given: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(env)) {
     const blank = value !== undefined && value.trim() === '';
-    const refused =
-      Object.hasOwn(shape, name) && z.globalRegistry.get(shape[name] as z.ZodType)?.['refuseEmpty'] === true;
-    if (!blank || refused) given[name] = value;
+    if (!blank || refused.has(name)) given[name] = value;
   }
   const result = schema.safeParse(given);
   if (result.success) return result.data;

@@ -37,9 +37,8 @@ export const serverEnvSchema = z.object({
     .describe('Lowest level of the JSON log lines written to stdout.'),
   GIT_SHA: z
     .string()
-    .regex(/^([0-9a-f]{7,40})?$/, 'must be a git commit hash')
+    .regex(/^[0-9a-f]{7,40}$/, 'must be a git commit hash')
     .optional()
-    .transform((value) => value || undefined)
     .describe('Commit the build came from, shown by /api/info (set by the image build; empty = unknown).'),
   DB_CONNECT_TIMEOUT_S: integer(1, 120)
     .default(5)

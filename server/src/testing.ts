@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
 import { type AppConfig, type AppDeps, createApp, defaultAppConfig } from '#src/app.ts';
 import { createDatabase, type Database } from '#src/database.ts';
 import { createAppServer } from '#src/listener.ts';
-import { createLogger } from '#src/logger.ts';
+import { createLogger, type Logger } from '#src/logger.ts';
 import { admission } from '#src/middleware/admission/index.ts';
 
 export interface TestApp {
@@ -91,6 +91,13 @@ export async function createTestApp(
       await database.drop();
     },
   };
+}
+
+/** A logger whose lines a test reads, each parsed. */
+export function memoryLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, lines };
 }
 
 export interface Listening {

@@ -5,23 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#src/app.ts';
 import { createDatabase, type Database } from '#src/database.ts';
 import { createLogger } from '#src/logger.ts';
+import { memoryLogger } from '#src/testing.ts';
 
 const info = { name: 'plumb', version: '0.0.0-test', gitSha: null };
 const logger = createLogger('silent');
-
-/** A logger whose lines the test reads, parsed. */
-function capturingLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const captured = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
-  return { logger: captured, lines };
-}
 
 describe('health', () => {
   let testDb: TestDatabase;
   let db: Database;
   let draining = false;
   let app: ReturnType<typeof createApp>;
-  const logs = capturingLogger();
+  const logs = memoryLogger();
 
   beforeAll(async () => {
     testDb = await createTestDatabase({ migrated: false });
@@ -98,7 +92,7 @@ describe('health', () => {
       url: `postgres://x:y@127.0.0.1:${await freePort()}/none`,
       connectTimeoutSeconds: 1,
     });
-    const { logger: told, lines } = capturingLogger();
+    const { logger: told, lines } = memoryLogger();
     const alone = createApp({ db: unreachable, logger: told, info, knownMigrations: await listMigrations() });
     const response = await alone.request('/readyz');
     expect(response.status).toBe(503);

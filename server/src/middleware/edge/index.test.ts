@@ -10,6 +10,7 @@ import {
   httpClient,
   type Listening,
   listenOnLoopback,
+  memoryLogger,
   relaxedConfig,
   type TestApp,
 } from '#src/testing.ts';
@@ -22,13 +23,6 @@ function keptAliveGet(url: string, headers: Record<string, string> = {}) {
       response.on('end', () => resolve(response));
     }).on('error', reject);
   });
-}
-
-/** A logger whose lines a test can read. */
-function memoryLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
-  return { logger, lines };
 }
 
 describe('the edge of the server (the real app over HTTP)', () => {
