@@ -74,7 +74,7 @@ export function describeEnv(schema: ZodType): EnvVariable[] {
     description: property.description ?? 'No description.',
     required: required.has(name) && property.default === undefined,
     default: property.default === undefined ? undefined : String(property.default),
-    choices: property.enum?.filter((value) => value !== '').map(String),
+    choices: property.enum?.map(String),
   }));
 }
 
