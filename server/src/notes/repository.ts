@@ -41,6 +41,16 @@ const toNote = (row: NoteRow): Note => ({
   updatedAt: row.updatedAt,
 });
 
+/**
+ * Notes in one export batch: at most 1.6 MB of bodies (100 KB each), so a download that is read
+ * slowly holds little memory.
+ */
+export const EXPORT_BATCH_NOTES = 16;
+
+/** A creation time in microseconds since the epoch (exact, unlike a JS Date), as a timestamptz. */
+const microsecondsToTime = (sql: Sql, us: string) =>
+  sql`timestamptz 'epoch' + ${us}::bigint * interval '1 microsecond'`;
+
 /** Keyset cursor: the creation time in microseconds (exact, unlike a JS Date) and the id. */
 const encodeCursor = (row: NoteRow) => Buffer.from(`${row.createdUs}.${row.id}`).toString('base64url');
 const CURSOR = /^(\d{1,16})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
@@ -82,7 +92,7 @@ export function notesRepository(db: Database) {
               ${q ? sql`and search @@ websearch_to_tsquery('english', ${q})` : sql``}
               ${
                 after
-                  ? sql`and (created_at, id) < (timestamptz 'epoch' + ${after.us}::bigint * interval '1 microsecond', ${after.id}::uuid)`
+                  ? sql`and (created_at, id) < (${microsecondsToTime(sql, after.us)}, ${after.id}::uuid)`
                   : sql``
               }
             order by created_at desc, id desc
@@ -147,15 +157,33 @@ export function notesRepository(db: Database) {
       });
     },
 
-    /** Every note of the account, oldest first, a batch at a time (an export never holds them all). */
-    async forEachBatch(accountId: string, each: (notes: Note[]) => Promise<void>, size = 100): Promise<void> {
-      await db.run(async (sql) => {
-        const cursor = sql<NoteRow[]>`
-          select ${columns(sql)} from notes where account_id = ${accountId} order by created_at, id`.cursor(
-          size,
+    /**
+     * Every note of the account, oldest first, a batch at a time (an export never holds them all).
+     * Each batch is its own statement, and no connection is held while `each` runs: `each` writes to
+     * a download, and a client that stops reading must not keep one of the pool's few connections
+     * (a handful of stalled downloads held them all, and every other request hung). A note written
+     * meanwhile may or may not be in the export; none is in it twice.
+     */
+    async forEachBatch(
+      accountId: string,
+      each: (notes: Note[]) => Promise<void>,
+      size = EXPORT_BATCH_NOTES,
+    ): Promise<void> {
+      let after: NoteRow | undefined;
+      for (;;) {
+        const from = after;
+        const rows = await db.run(
+          (sql) => sql<NoteRow[]>`
+            select ${columns(sql)} from notes
+            where account_id = ${accountId}
+              ${from ? sql`and (created_at, id) > (${microsecondsToTime(sql, from.createdUs)}, ${from.id}::uuid)` : sql``}
+            order by created_at, id
+            limit ${size}`,
         );
-        for await (const rows of cursor) await each(rows.map(toNote));
-      });
+        if (rows.length > 0) await each(rows.map(toNote));
+        if (rows.length < size) return;
+        after = rows.at(-1);
+      }
     },
   };
 }

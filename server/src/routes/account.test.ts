@@ -1,5 +1,7 @@
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, PASSWORD, type TestApp } from '#src/testing.ts';
+import { EXPORT_BATCH_NOTES } from '#src/notes/repository.ts';
+import { createTestApp, httpStatus, PASSWORD, type TestApp } from '#src/testing.ts';
 
 describe('account self-service', () => {
   let t: TestApp;
@@ -130,6 +132,56 @@ describe('account self-service', () => {
     expect(exported.notes.map((note) => note.title)).toEqual(['One', 'Two']);
     expect(JSON.stringify(exported)).not.toMatch(/password|argon2/i);
   });
+
+  it('exports every note in order across batches, each once', async () => {
+    const user = t.client();
+    await user.signup();
+    const titles = Array.from({ length: EXPORT_BATCH_NOTES * 2 + 3 }, (_, i) => `Note ${i}`);
+    for (const title of titles) await user.request('/api/notes', { method: 'POST', json: { title } });
+    const exported = (await (await user.request('/api/account/export')).json()) as {
+      notes: { title: string }[];
+    };
+    expect(exported.notes.map((note) => note.title)).toEqual(titles);
+  });
+
+  it('downloads that are not being read hold no database connection: everyone else is still served', async () => {
+    // One user with 10 MB of notes starts more exports than the pool has connections (5 here) and
+    // reads none of them; before, each held a connection until its client read, and every other
+    // request, /readyz included, waited for one without end.
+    const hoarder = t.client();
+    await hoarder.signup();
+    const body = 'x'.repeat(100 * 1024);
+    for (let i = 0; i < 100; i++) {
+      const created = await hoarder.request('/api/notes', {
+        method: 'POST',
+        json: { title: `Big ${i}`, body },
+      });
+      expect(created.status).toBe(201);
+    }
+    const other = t.client();
+    await other.signup();
+    const base = await t.serve();
+    const { port } = new URL(base);
+    const stalled: Socket[] = [];
+    try {
+      for (let i = 0; i < 7; i++) {
+        const socket = connect(Number(port), '127.0.0.1');
+        socket.write(`GET /api/account/export HTTP/1.1\r\nHost: x\r\nCookie: ${hoarder.cookie()}\r\n\r\n`);
+        socket.pause();
+        stalled.push(socket);
+      }
+      // Until the first bytes of every download came back, and the pause has filled the buffers.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const listed = await fetch(`${base}/api/notes`, {
+        headers: { cookie: other.cookie() ?? '' },
+        signal: AbortSignal.timeout(5_000),
+      });
+      expect(listed.status).toBe(200);
+      expect(await httpStatus(`${base}/readyz`, 5_000)).toBe(200);
+    } finally {
+      for (const socket of stalled) socket.destroy();
+    }
+  }, 60_000);
 
   it('deletes the account with its notes and sessions, only after the password', async () => {
     const user = t.client();
