@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Note as NoteJson } from '#src/notes/repository.ts';
+import { LIST_PAGE_BYTES, type Note as NoteJson } from '#src/notes/repository.ts';
 import { createTestApp, type TestApp } from '#src/testing.ts';
 
 describe('notes: the whole flow', () => {
@@ -125,6 +125,37 @@ describe('notes: the whole flow', () => {
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen).toEqual([...ids].reverse());
+  });
+
+  it('ends a page of long notes at its byte budget; the cursor leads through the rest, each once', async () => {
+    // Seven notes of 100 KB: a page of 100 would be 700 KB. Each page stops after the note that
+    // crosses LIST_PAGE_BYTES (256 KB), so what one request holds stays bounded.
+    const user = t.client();
+    await user.signup();
+    const body = 'é'.repeat(50 * 1024); // 100 KB as UTF-8: bytes count, not characters
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const response = await user.request('/api/notes', {
+        method: 'POST',
+        json: { title: `Long ${i}`, body },
+      });
+      expect(response.status).toBe(201);
+      ids.push(((await response.json()) as NoteJson).id);
+    }
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const response = await user.request(`/api/notes?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      const page = (await response.json()) as { items: NoteJson[]; nextCursor: string | null };
+      expect(page.items.every((note) => note.body === body)).toBe(true);
+      sizes.push(page.items.length);
+      seen.push(...page.items.map((note) => note.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+    expect(Math.ceil(LIST_PAGE_BYTES / (100 * 1024))).toBe(3);
+    expect(sizes).toEqual([3, 3, 1]);
   });
 
   it("sends times as ISO 8601 in UTC with milliseconds, whatever the database session's time zone", async () => {

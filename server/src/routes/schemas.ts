@@ -73,7 +73,17 @@ export const NotePatch = z
   .openapi('NotePatch', { description: 'Send `version` here or the current version in `If-Match`.' });
 
 export const NoteList = z
-  .object({ items: z.array(Note), nextCursor: z.string().nullable() })
+  .object({
+    items: z.array(Note),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({
+        description:
+          'Where the next page starts, or null after the last. A page holds at most `limit` notes and ' +
+          'about 256 KB of their text: a page of long notes holds fewer, and still has a nextCursor.',
+      }),
+  })
   .openapi('NoteList');
 
 export const ListQuery = z.strictObject({
