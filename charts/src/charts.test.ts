@@ -565,6 +565,26 @@ describe('sizing from one knob', () => {
     expect(plan.connections.peak).toBeLessThanOrEqual(25);
   });
 
+  it('shares out CPUs in whole steps: 33 CPUs leave the server 22, not 21.95 (floating point)', () => {
+    // 33 − 3.3 (system) − 7.4 (PostgreSQL) − 0.3 (client and jobs) is 21.999999999999996 in doubles.
+    const plan = planMachine({ cpu: 33, memoryBytes: 64 * GiB });
+    expect(plan.server.limits.cpu).toBe(22);
+    expect(plan.server.workers).toBe(22);
+    expect(cpuQuantity(plan.server.limits.cpu)).toBe('22000m');
+    expect(cpuQuantity(planMachine(PROFILES.small).server.limits.cpu)).toBe('1050m');
+  });
+
+  it("refuses an external database's cap too small for even one worker, naming the flag and the least that fits", () => {
+    const tooFew = () => planMachine(PROFILES.small, { externalDatabase: true, databaseMaxConnections: 8 });
+    expect(tooFew).toThrow(PlanError);
+    expect(tooFew).toThrow(
+      /^--db-max-connections 8 is too few: .* need 9\. .*\(at least 9\) as --db-max-connections\.$/,
+    );
+    expect(
+      planMachine(PROFILES.small, { externalDatabase: true, databaseMaxConnections: 9 }).server.workers,
+    ).toBe(1);
+  });
+
   it('refuses a machine that cannot fit, saying why', () => {
     expect(() => planMachine({ cpu: 1, memoryBytes: 1 * GiB })).toThrow(PlanError);
     expect(() => planMachine({ cpu: 1, memoryBytes: 1 * GiB })).toThrow(

@@ -3,7 +3,7 @@
  * the server's workers and pool (the server's own decision function and connection budget, imported,
  * not copied), and PGTune-style settings for the bundled PostgreSQL.
  */
-import { connectionBudget, decideSizing, SizingError } from '@plumb/server/sizing';
+import { BudgetError, connectionBudget, decideSizing, SizingError } from '@plumb/server/sizing';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -50,8 +50,11 @@ const fixed = (cpu: number, memoryMb: number, limitMemoryMb = memoryMb): Resourc
   limits: { cpu: Math.max(cpu, 0.5), memoryBytes: limitMemoryMb * MiB },
 });
 
-/** Rounds down to a multiple of `step`. */
-const down = (value: number, step: number) => Math.floor(value / step) * step;
+/**
+ * Rounds down to a multiple of `step`. The shares are differences of decimals, which floating point
+ * misses by a hair (33 CPUs leave 21.999999999999996, not 22): a hair below a step is the step.
+ */
+const down = (value: number, step: number) => Number((Math.floor(value / step + 1e-9) * step).toFixed(9));
 
 /** The least a server pod can run with; two of them must fit during a rollout. */
 const MIN_SERVER_MEMORY = 384 * MiB;
@@ -137,15 +140,34 @@ export function planMachine(
   // What the server itself will decide inside that pod, with the same function. Workers follow the
   // CPU limit (the quota it will detect; CPU is shared during a rollout), memory the halved share,
   // and the connection cap.
-  const decideAt = (memoryBytes: number) =>
+  const decideAt = (memoryBytes: number, maxConnections = externalCap ?? 1000) =>
     decideSizing({
       cpu: serverCpuLimit,
       cpuSource: 'CPU_LIMIT',
       memoryBytes,
       memorySource: 'MEMORY_LIMIT',
       overrides: {},
-      budget: { maxConnections: externalCap ?? 1000, replicas: 1 },
+      budget: { maxConnections, replicas: 1 },
     });
+  const fitsCap = (cap: number) => {
+    try {
+      decideAt(serverMemory, cap);
+      return true;
+    } catch (error) {
+      if (error instanceof BudgetError) return false;
+      throw error;
+    }
+  };
+  if (externalCap !== undefined && !fitsCap(externalCap)) {
+    // The budget's own message names the server's knobs (WEB_CONCURRENCY); synth's is the flag.
+    let least = externalCap + 1;
+    while (!fitsCap(least)) least++;
+    throw new PlanError(
+      `--db-max-connections ${externalCap} is too few: even one server worker, the second pod of a rolling ` +
+        `update, the migrate job, backups and a reserve need ${least}. Give the external database's ` +
+        `max_connections (at least ${least}) as --db-max-connections.`,
+    );
+  }
   const decided = decideAt(serverMemory);
   // The least memory, to the MiB, at which the server decides just that: past it a worker's heap is
   // at its cap (512 MiB) and its semi-spaces at theirs (32 MiB, from 2 GiB a worker), and more
