@@ -28,6 +28,10 @@ printf '%s' "$PORT" | grep -Eq '^[0-9]{1,5}$' || fail "PORT must be a port numbe
 PROXY_SECRET=${PROXY_SECRET:-}
 [ -z "$PROXY_SECRET" ] || printf '%s' "$PROXY_SECRET" | grep -Eq '^[A-Za-z0-9+/=_-]{16,256}$' ||
   fail "PROXY_SECRET must be 16 to 256 letters, digits or + / = _ -"
+# CPUs to size nginx for, where the cgroup files do not show the quota (see the workers below).
+CPU_LIMIT=${CPU_LIMIT:-}
+[ -z "$CPU_LIMIT" ] || printf '%s' "$CPU_LIMIT" | grep -Eq '^[0-9]{1,4}(\.[0-9]+)?$' ||
+  fail "CPU_LIMIT must be a number of CPUs, e.g. 2 or 0.5 (got $CPU_LIMIT)"
 # Render's free plan reaches the server by its public URL: the secret must not cross the internet in clear.
 if [ -n "$PROXY_SECRET" ] && printf '%s' "$API_UPSTREAM" | grep -Eq '^http://[^/]*\.onrender\.com(:[0-9]+)?$'; then
   fail "API_UPSTREAM must be https:// for a public onrender.com URL, or PROXY_SECRET would be sent in clear"
@@ -101,6 +105,11 @@ else
 fi
 WORKER_PROCESSES=$(nproc 2>/dev/null || echo 1)
 whole_number() { case "$1" in '' | *[!0-9]*) return 1 ;; esac; }
+# CPU_LIMIT, as the server reads it, declares the CPUs where the cgroup files do not show the quota
+# (Render's plans, ADR 022): it takes the quota's place.
+if [ -n "$CPU_LIMIT" ]; then
+  cpu_quota=${CPU_LIMIT%%.*} cpu_period=1
+fi
 # No quota ("max", v1's -1), or nothing to read: the CPUs it may run on.
 if whole_number "$cpu_quota" && whole_number "$cpu_period" && [ "$cpu_period" -gt 0 ]; then
   by_quota=$((cpu_quota / cpu_period))

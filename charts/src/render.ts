@@ -57,6 +57,10 @@ export interface RenderOptions extends ModelInput {
 type EnvVar = Record<string, unknown>;
 
 /** The Blueprint as a plain object (serialized by the synth). */
+/** A plan's CPUs as CPU_LIMIT: whole CPUs, as the server and the client's nginx count them (at least 1). */
+const declaredCpus = (plan: keyof typeof RENDER_WEB_PLANS) =>
+  String(Math.max(1, Math.floor(RENDER_WEB_PLANS[plan].cpu)));
+
 export function buildBlueprint(options: RenderOptions): Record<string, unknown> {
   const plans = RENDER_PROFILES[options.profile];
   const free = plans.server === 'free';
@@ -78,7 +82,7 @@ export function buildBlueprint(options: RenderOptions): Record<string, unknown> 
     // in the cgroup files, and a container that shows the host's CPUs would get a worker per host
     // CPU. Whole CPUs, as the server counts them (a fraction rounds down, at least 1), so that its
     // quick start still reads them (main.ts). Memory is detected.
-    { key: 'CPU_LIMIT', value: String(Math.max(1, Math.floor(RENDER_WEB_PLANS[plans.server].cpu))) },
+    { key: 'CPU_LIMIT', value: declaredCpus(plans.server) },
     { key: 'SERVER_REPLICAS', value: '1' },
     // The server's public URL serves /metrics on the free plan: always behind a token.
     { key: 'METRICS_TOKEN', generateValue: true },
@@ -120,6 +124,8 @@ export function buildBlueprint(options: RenderOptions): Record<string, unknown> 
           { key: 'API_UPSTREAM', sync: false }
         : { key: 'API_UPSTREAM', fromService: { name: 'plumb-server', type: 'web', property: 'hostport' } },
       { key: 'PROXY_SECRET', fromService: { name: 'plumb-server', type: 'web', envVarKey: 'PROXY_SECRET' } },
+      // As for the server: nginx would otherwise start a worker per CPU of the host it lands on.
+      { key: 'CPU_LIMIT', value: declaredCpus(plans.client) },
     ],
   };
   return {

@@ -126,13 +126,16 @@ describe('client entrypoint', () => {
     expect(result.stderr).toMatch(/API_UPSTREAM is required/);
   });
 
-  it('refuses a malformed API_UPSTREAM, CLIENT_API_URL or PROXY_SECRET', () => {
+  it('refuses a malformed API_UPSTREAM, CLIENT_API_URL, PROXY_SECRET or CPU_LIMIT', () => {
     for (const env of [
       { API_UPSTREAM: 'http://x y' },
       { API_UPSTREAM: 'srv:80', PROXY_SECRET: 'short' },
       { API_UPSTREAM: 'srv:80', PROXY_SECRET: 'sixteen "chars" and a quote' },
       { API_UPSTREAM: 'plumb-server.onrender.com', PROXY_SECRET: 'generated-by-render+0123456789=' },
       { API_UPSTREAM: 'srv:80', CLIENT_API_URL: 'javascript:alert(1)' },
+      { API_UPSTREAM: 'srv:80', CPU_LIMIT: 'two' },
+      { API_UPSTREAM: 'srv:80', CPU_LIMIT: '-1' },
+      { API_UPSTREAM: 'srv:80', CPU_LIMIT: '1e3' },
     ]) {
       const result = spawnSync('sh', [join(clientDir, 'docker-entrypoint.sh')], {
         env: { PATH: process.env.PATH ?? '', RUNTIME_DIR: join(tmpdir(), 'plumb-never'), ...env },
@@ -185,9 +188,9 @@ async function withEntrypoint<T>(
 }
 
 describe.runIf(hasNginx() || process.env.CI === 'true')('nginx workers from the CPU quota', () => {
-  /** The number of workers nginx starts over a cgroup tree holding `files`. */
-  const workersWith = (files: Record<string, string>) =>
-    withEntrypoint({ cgroup: files }, async ({ runtimeDir, said }) => {
+  /** The number of workers nginx starts over a cgroup tree holding `files`, with `env`. */
+  const workersWith = (files: Record<string, string>, env: Record<string, string> = {}) =>
+    withEntrypoint({ cgroup: files, env }, async ({ runtimeDir, said }) => {
       const master = (await readFile(join(runtimeDir, 'nginx.pid'), 'utf8')).trim();
       const children = await readFile(`/proc/${master}/task/${master}/children`, 'utf8');
       return { workers: children.trim().split(/\s+/).filter(Boolean).length, said: said() };
@@ -201,6 +204,16 @@ describe.runIf(hasNginx() || process.env.CI === 'true')('nginx workers from the 
       (await workersWith({ 'cpu/cpu.cfs_quota_us': '150000\n', 'cpu/cpu.cfs_period_us': '100000\n' }))
         .workers,
     ).toBe(1);
+  });
+
+  it("takes CPU_LIMIT in the quota's place (Render's cgroups show none)", async () => {
+    // Over a tree with no quota, where it would start one per CPU this process may run on.
+    const declared = await workersWith({ 'cpu.max': 'max 100000\n' }, { CPU_LIMIT: '0.5' });
+    expect(declared.workers).toBe(1);
+    expect((await workersWith({ 'cpu.max': 'max 100000\n' }, { CPU_LIMIT: '64' })).workers).toBe(
+      availableParallelism(),
+    );
+    expect(declared.said).toMatch(/with 1 worker\(s\)/);
   });
 
   it('starts one per CPU it may run on when there is no quota, or a larger one', async () => {

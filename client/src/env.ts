@@ -41,6 +41,16 @@ export const clientContainerEnvSchema = z.object({
         ),
       ),
   ),
+  CPU_LIMIT: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(/^\d{1,4}(\.\d+)?$/, 'must be a number of CPUs, e.g. 2 or 0.5'),
+        z.describe(
+          "CPUs to start nginx workers for (one per whole CPU, at least 1), instead of the container's cgroup quota: for hosts whose cgroups do not show it (Render).",
+        ),
+      ),
+  ),
 });
 
 declare global {
