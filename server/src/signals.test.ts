@@ -41,6 +41,21 @@ describe('stop signals', () => {
     expect(started).toEqual({ code: 0, signal: null, output: 'draining on SIGTERM\n' });
   });
 
+  it('does not lose a signal that came while the application loaded, without a turn of the event loop', () => {
+    // Loading is one synchronous stretch: the signal waits for it, and must reach the drain after.
+    const started = run(`
+      exitOnStopSignalWhileStarting();
+      process.kill(process.pid, 'SIGTERM');
+      const until = Date.now() + 300;
+      while (Date.now() < until); // what loading the application is
+      onStopSignal((signal) => {
+        console.log('draining on', signal);
+        setTimeout(() => process.exit(0), 100);
+      });
+      setTimeout(() => console.log('served on'), 3_000);`);
+    expect(started).toEqual({ code: 0, signal: null, output: 'draining on SIGTERM\n' });
+  });
+
   it('stops a cluster worker that its primary asks to drain while it is still starting: exit 0', async () => {
     // A file, since cluster.fork() runs the same script; the worker's start has turns of the event
     // loop, in which a message with no listener yet would be dropped.

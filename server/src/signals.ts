@@ -29,9 +29,13 @@ export function exitOnStopSignalWhileStarting(): void {
 
 /** From now on, SIGTERM, SIGINT and the primary's request call `handler` instead of exiting. */
 export function onStopSignal(handler: (cause: StopCause) => void): void {
+  // The new listener first: a signal that came while the application loaded (one synchronous
+  // stretch, with no turn of the event loop) is still waiting to be delivered, and Node drops a
+  // waiting signal when the last listener of it goes, even for a moment. It then served on, and was
+  // killed at the end of the grace period.
   for (const signal of STOP_SIGNALS) {
-    process.removeListener(signal, exitWhileStarting);
     process.on(signal, handler);
+    process.removeListener(signal, exitWhileStarting);
   }
   process.removeListener('message', exitOnShutdownWhileStarting);
   // Only a cluster worker has a primary to ask it.
