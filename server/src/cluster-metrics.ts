@@ -27,6 +27,9 @@ type Message = {
 /** Worker → primary: render every worker's metrics for me. */
 const REQUEST = 'plumb:metrics-request';
 const RESPONSE = 'plumb:metrics-response';
+/** For `send`: a message to a process that is going away is not worth an error of its own. */
+const ignore = () => {};
+
 /** Primary → worker: send me your registry; and its answer. */
 const COLLECT = 'plumb:metrics-collect';
 const COLLECTED = 'plumb:metrics-collected';
@@ -40,7 +43,7 @@ export function serveClusterMetrics(timeoutMs = 3_000): void {
   const collect = (asker: Worker, requestId: string | undefined) => {
     const id = randomUUID();
     const answer = (reply: Omit<Message, 'type' | 'id'>) => {
-      if (asker.isConnected()) asker.send({ type: RESPONSE, id: requestId, ...reply });
+      if (asker.isConnected()) asker.send({ type: RESPONSE, id: requestId, ...reply }, ignore);
     };
     const collection: Collection = {
       waiting: new Set([...listening].filter((worker) => worker.isConnected())),
@@ -65,7 +68,10 @@ export function serveClusterMetrics(timeoutMs = 3_000): void {
       collection.finish(`workers ${late.join(', ')} did not send their metrics within ${timeoutMs} ms`);
     }, timeoutMs);
     collections.set(id, collection);
-    for (const worker of collection.waiting) worker.send({ type: COLLECT, id });
+    // A worker that died a moment ago still looks connected until its exit is handled; its exit
+    // settles the collection. Without a callback, the failed write (EPIPE) would be thrown in the
+    // primary, and the primary's exit takes every worker with it.
+    for (const worker of collection.waiting) worker.send({ type: COLLECT, id }, ignore);
     if (collection.waiting.size === 0) collection.finish();
   };
   const settle = (worker: Worker, id: string | undefined, reply?: Message) => {
@@ -93,8 +99,9 @@ export function answerMetricsCollection(registry: Registry): void {
   process.on('message', (message: Message) => {
     if (message?.type !== COLLECT) return;
     registry.getMetricsAsJSON().then(
-      (metrics) => process.send?.({ type: COLLECTED, id: message.id, metrics }),
-      (error: unknown) => process.send?.({ type: COLLECTED, id: message.id, error: String(error) }),
+      (metrics) => process.send?.({ type: COLLECTED, id: message.id, metrics }, undefined, {}, ignore),
+      (error: unknown) =>
+        process.send?.({ type: COLLECTED, id: message.id, error: String(error) }, undefined, {}, ignore),
     );
   });
 }
@@ -119,7 +126,9 @@ export function requestClusterMetrics(timeoutMs = 5_000): Promise<Rendered> {
       else resolve({ contentType: message.contentType ?? 'text/plain', body: message.body });
     };
     asked.set(id, settle);
-    process.send?.({ type: REQUEST, id });
+    process.send?.({ type: REQUEST, id }, undefined, {}, (error: Error | null) => {
+      if (error) settle({ error: `the primary cannot be asked: ${error.message}` });
+    });
   });
 }
 
