@@ -50,6 +50,11 @@ export class BudgetError extends Error {
   override name = 'BudgetError';
 }
 
+/** What to change when not even one connection per worker fits, in the server's settings. */
+const fewer = (input: BudgetInput) =>
+  `set DB_MAX_CONNECTIONS to the database's max_connections if it allows more (${DEFAULT_MAX_CONNECTIONS} is assumed when unset), ` +
+  `or lower SERVER_REPLICAS${input.workers > 1 ? ' or the workers (WEB_CONCURRENCY)' : ''}.`;
+
 /**
  * `replicas × (1 + maxSurge) × workers × pool + migrate + backup + reserve ≤ maxConnections`.
  *
@@ -71,10 +76,10 @@ export function connectionBudget(input: BudgetInput): Budget {
     if (peak > input.maxConnections) {
       throw new BudgetError(
         `A pool of ${input.poolMax} per worker does not fit: ${shape} need ${peak} connections, but ` +
-          `max_connections is ${input.maxConnections}. ` +
+          `max_connections (DB_MAX_CONNECTIONS) is ${input.maxConnections}. ` +
           (mostThatFits >= 1
             ? `At most ${mostThatFits} per worker fits; lower DB_POOL_MAX.`
-            : 'Not even 1 per worker fits: raise max_connections, or lower the replicas or WEB_CONCURRENCY.'),
+            : `Not even 1 per worker fits: ${fewer(input)}`),
       );
     }
     return { poolMax: input.poolMax, peakConnections: peak, maxConnections: input.maxConnections };
@@ -82,7 +87,7 @@ export function connectionBudget(input: BudgetInput): Budget {
   if (fits < 1) {
     throw new BudgetError(
       `The connection budget does not fit: ${shape} need at least ${processes + fixed} connections, but ` +
-        `max_connections is ${input.maxConnections}. Raise max_connections, or lower the replicas or WEB_CONCURRENCY.`,
+        `max_connections (DB_MAX_CONNECTIONS) is ${input.maxConnections}: ${fewer(input)}`,
     );
   }
   return { poolMax: fits, peakConnections: processes * fits + fixed, maxConnections: input.maxConnections };

@@ -264,7 +264,7 @@ describe('deciding', () => {
     // The largest pool that fits is named, above the automatic cap of 10 too: the workers come down
     // to one for a pinned pool, and 2 × 46 + 7 = 99.
     expect(() => decideSizing(input({ overrides: { poolMax: 50 } }))).toThrow(
-      /A pool of 50 per worker does not fit: .* need 107 connections, but max_connections is 100\. At most 46 per worker fits; lower DB_POOL_MAX\./,
+      /A pool of 50 per worker does not fit: .* need 107 connections, but max_connections \(DB_MAX_CONNECTIONS\) is 100\. At most 46 per worker fits; lower DB_POOL_MAX\./,
     );
     expect(decideSizing(input({ overrides: { poolMax: 46 } })).connections).toEqual({
       peak: 99,
@@ -299,7 +299,13 @@ describe('deciding', () => {
           budget: { maxConnections: 20, replicas: 1 },
         }),
       ),
-    ).toThrow(/32 server processes .* need at least 39 connections, but max_connections is 20/);
+    ).toThrow(
+      /32 server processes .* need at least 39 connections, but max_connections \(DB_MAX_CONNECTIONS\) is 20: set DB_MAX_CONNECTIONS .* or lower SERVER_REPLICAS or the workers \(WEB_CONCURRENCY\)\.$/,
+    );
+    // One worker already: fewer workers would not help, so the message does not suggest it.
+    expect(() => decideSizing(input({ cpu: 1, budget: { maxConnections: 8, replicas: 1 } }))).toThrow(
+      /\(100 is assumed when unset\), or lower SERVER_REPLICAS\.$/,
+    );
   });
 });
 
