@@ -15,15 +15,13 @@ export interface Note {
 
 /** A row as selected by {@link columns}: the note, and its creation time in microseconds for cursors. */
 type NoteRow = Note & { createdUs: string };
-/** A row of a listed page: one past the page's byte budget has no title and body. */
-type ListedRow = Omit<NoteRow, 'title' | 'body'> & { title: string | null; body: string | null };
-
 /**
- * The most bytes of titles and bodies one page of the list carries, besides the note that crosses
- * it (a page always has its first note): a page of `limit` notes is shorter when they are long, and
- * its `nextCursor` leads on. Like DynamoDB's 1 MB per query page, it bounds what one request holds.
+ * The most characters of titles and bodies one page of the list carries, besides the note that
+ * crosses it (a page always has its first note): a page of `limit` notes is shorter when they are
+ * long, and its `nextCursor` leads on. Like DynamoDB's 1 MB per query page, it bounds what one
+ * request holds: a page of 100 notes of 100 KB was 10 MB, held as rows, JSON and bytes written.
  */
-export const LIST_PAGE_BYTES = 256 * 1024;
+export const LIST_PAGE_CHARACTERS = 256 * 1024;
 
 export type WriteResult =
   | { kind: 'done'; note: Note }
@@ -92,47 +90,39 @@ export function notesRepository(db: Database) {
       const after = options.cursor ? decodeCursor(options.cursor) : undefined;
       const q = options.q?.trim();
       // One row of nulls when the session is live but no note matches; no row when it is not live.
-      // A note past the page's byte budget comes without its title and body: it only says that the
-      // page goes on (a row carries at most 100 KB, and a page of 100 of them was 10 MB held
-      // three times over, as rows, JSON and the bytes written; a few such requests at once
-      // outgrew a small container's memory).
-      const rows = await db.run(
-        (sql) => sql<(ListedRow | { [K in keyof ListedRow]: null })[]>`
+      // The rows are taken one at a time as they arrive, and a page ends at its text budget: a row
+      // past it is only counted (it says the page goes on) and let go, so what one request holds
+      // stays bounded however long the notes are.
+      const page: NoteRow[] = [];
+      let rows = 0;
+      let characters = 0;
+      await db.run((sql) =>
+        sql<(NoteRow | { [K in keyof NoteRow]: null })[]>`
           select n.* from (${liveSessionAccountId(sql, sessionHash)}) as owner
           left join lateral (
-            select id, version, "createdAt", "updatedAt", "createdUs",
-              case when "bytesBefore" < ${LIST_PAGE_BYTES} then title end as title,
-              case when "bytesBefore" < ${LIST_PAGE_BYTES} then body end as body
-            from (
-              select ${columns(sql)},
-                coalesce(sum(octet_length(title) + octet_length(body)) over (
-                  order by created_at desc, id desc rows between unbounded preceding and 1 preceding
-                ), 0) as "bytesBefore"
-              from notes
-              where notes.account_id = owner.account_id
-                ${q ? sql`and search @@ websearch_to_tsquery('english', ${q})` : sql``}
-                ${
-                  after
-                    ? sql`and (created_at, id) < (${microsecondsToTime(sql, after.us)}, ${after.id}::uuid)`
-                    : sql``
-                }
-              order by created_at desc, id desc
-              limit ${options.limit + 1}
-            ) as fetched
+            select ${columns(sql)} from notes
+            where notes.account_id = owner.account_id
+              ${q ? sql`and search @@ websearch_to_tsquery('english', ${q})` : sql``}
+              ${
+                after
+                  ? sql`and (created_at, id) < (${microsecondsToTime(sql, after.us)}, ${after.id}::uuid)`
+                  : sql``
+              }
+            order by created_at desc, id desc
+            limit ${options.limit + 1}
           ) as n on true
-          order by n."createdUs"::bigint desc, n.id desc`,
+          order by n."createdUs"::bigint desc, n.id desc`.forEach((row) => {
+          rows++;
+          if (row.id === null || page.length === options.limit || characters >= LIST_PAGE_CHARACTERS) return;
+          page.push(row);
+          characters += row.title.length + row.body.length;
+        }),
       );
-      if (rows.length === 0) return undefined;
-      const found = rows[0]?.id === null ? [] : (rows as ListedRow[]);
-      const page: NoteRow[] = [];
-      for (const row of found) {
-        if (page.length === options.limit || row.title === null || row.body === null) break;
-        page.push(row as NoteRow);
-      }
+      if (rows === 0) return undefined;
       const last = page.at(-1);
       return {
         items: page.map(toNote),
-        nextCursor: found.length > page.length && last ? encodeCursor(last) : null,
+        nextCursor: rows > page.length && last ? encodeCursor(last) : null,
       };
     },
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LIST_PAGE_BYTES, type Note as NoteJson } from '#src/notes/repository.ts';
+import { LIST_PAGE_CHARACTERS, type Note as NoteJson } from '#src/notes/repository.ts';
 import { createTestApp, type TestApp } from '#src/testing.ts';
 
 describe('notes: the whole flow', () => {
@@ -129,10 +129,10 @@ describe('notes: the whole flow', () => {
 
   it('ends a page of long notes at its byte budget; the cursor leads through the rest, each once', async () => {
     // Seven notes of 100 KB: a page of 100 would be 700 KB. Each page stops after the note that
-    // crosses LIST_PAGE_BYTES (256 KB), so what one request holds stays bounded.
+    // crosses LIST_PAGE_CHARACTERS (256 Ki), so what one request holds stays bounded.
     const user = t.client();
     await user.signup();
-    const body = 'é'.repeat(50 * 1024); // 100 KB as UTF-8: bytes count, not characters
+    const body = 'x'.repeat(100 * 1024);
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
       const response = await user.request('/api/notes', {
@@ -154,7 +154,7 @@ describe('notes: the whole flow', () => {
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen).toEqual([...ids].reverse());
-    expect(Math.ceil(LIST_PAGE_BYTES / (100 * 1024))).toBe(3);
+    expect(Math.ceil(LIST_PAGE_CHARACTERS / (100 * 1024))).toBe(3);
     expect(sizes).toEqual([3, 3, 1]);
   });
 

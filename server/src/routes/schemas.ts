@@ -81,7 +81,7 @@ export const NoteList = z
       .openapi({
         description:
           'Where the next page starts, or null after the last. A page holds at most `limit` notes and ' +
-          'about 256 KB of their text: a page of long notes holds fewer, and still has a nextCursor.',
+          'about 256 K characters of their text: a page of long notes holds fewer, and still has a nextCursor.',
       }),
   })
   .openapi('NoteList');
