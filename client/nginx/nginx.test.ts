@@ -136,6 +136,10 @@ describe('client entrypoint', () => {
       { API_UPSTREAM: 'srv:80', CPU_LIMIT: 'two' },
       { API_UPSTREAM: 'srv:80', CPU_LIMIT: '-1' },
       { API_UPSTREAM: 'srv:80', CPU_LIMIT: '1e3' },
+      { API_UPSTREAM: 'srv:80', CPU_LIMIT: '08' }, // the shell's arithmetic would read it as octal
+      { API_UPSTREAM: 'srv:80', CPU_LIMIT: '010' },
+      { API_UPSTREAM: 'srv:80', CPU_LIMIT: '0' },
+      { API_UPSTREAM: 'srv:80', CPU_LIMIT: '0.0' },
     ]) {
       const result = spawnSync('sh', [join(clientDir, 'docker-entrypoint.sh')], {
         env: { PATH: process.env.PATH ?? '', RUNTIME_DIR: join(tmpdir(), 'plumb-never'), ...env },
