@@ -182,7 +182,8 @@ export function notesRepository(db: Database) {
      */
     async forEachBatch(
       accountId: string,
-      each: (notes: Note[]) => Promise<void>,
+      /** Resolves to `false` to stop (the download's client went). */
+      each: (notes: Note[]) => Promise<boolean | undefined>,
       size = EXPORT_BATCH_NOTES,
     ): Promise<void> {
       let after: NoteRow | undefined;
@@ -196,7 +197,7 @@ export function notesRepository(db: Database) {
             order by created_at, id
             limit ${size}`,
         );
-        if (rows.length > 0) await each(rows.map(toNote));
+        if (rows.length > 0 && (await each(rows.map(toNote))) === false) return;
         if (rows.length < size) return;
         after = rows.at(-1);
       }

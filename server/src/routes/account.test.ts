@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXPORT_BATCH_NOTES } from '#src/notes/repository.ts';
+import { EXPORT_BATCH_NOTES, notesRepository } from '#src/notes/repository.ts';
+import { EXPORTS_PER_ACCOUNT } from '#src/routes/account.ts';
 import { createTestApp, httpStatus, PASSWORD, type TestApp } from '#src/testing.ts';
 
 describe('account self-service', () => {
@@ -144,10 +145,25 @@ describe('account self-service', () => {
     expect(exported.notes.map((note) => note.title)).toEqual(titles);
   });
 
-  it('downloads that are not being read hold no database connection: everyone else is still served', async () => {
-    // One user with 10 MB of notes starts more exports than the pool has connections (5 here) and
-    // reads none of them; before, each held a connection until its client read, and every other
-    // request, /readyz included, waited for one without end.
+  it('an export waiting for its client holds no database connection', async () => {
+    // More exports than the pool has connections (5 here), each waiting on a client that never
+    // reads: before, each held its connection, and every other statement waited without end.
+    const user = t.client();
+    const account = await user.signup();
+    // More than one batch: the first is handed over while the rest are still to be read.
+    for (let i = 0; i <= EXPORT_BATCH_NOTES; i++) {
+      await user.request('/api/notes', { method: 'POST', json: { title: `Note ${i}` } });
+    }
+    const notes = notesRepository(t.db);
+    for (let i = 0; i < 7; i++) void notes.forEachBatch(account.id, () => new Promise<undefined>(() => {}));
+    const answered = await Promise.race([
+      t.db.run((sql) => sql`select 1 as one`).then(() => 'answered'),
+      new Promise((resolve) => setTimeout(() => resolve('no connection in 5 s'), 5_000)),
+    ]);
+    expect(answered).toBe('answered');
+  });
+
+  it('downloads that are not read: two per account at most (429 after), freed when their clients go; others are served', async () => {
     const hoarder = t.client();
     await hoarder.signup();
     const body = 'x'.repeat(100 * 1024);
@@ -162,16 +178,22 @@ describe('account self-service', () => {
     await other.signup();
     const base = await t.serve();
     const { port } = new URL(base);
+    const exportOf = (cookie: string) =>
+      fetch(`${base}/api/account/export`, { headers: { cookie }, signal: AbortSignal.timeout(5_000) });
     const stalled: Socket[] = [];
     try {
-      for (let i = 0; i < 7; i++) {
+      for (let i = 0; i < EXPORTS_PER_ACCOUNT; i++) {
         const socket = connect(Number(port), '127.0.0.1');
         socket.write(`GET /api/account/export HTTP/1.1\r\nHost: x\r\nCookie: ${hoarder.cookie()}\r\n\r\n`);
         socket.pause();
         stalled.push(socket);
       }
-      // Until the first bytes of every download came back, and the pause has filled the buffers.
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const third = await exportOf(hoarder.cookie() ?? '');
+      expect(third.status).toBe(429);
+      expect(third.headers.get('retry-after')).toBe('10');
+      expect(await third.json()).toMatchObject({ error: { code: 'export_running' } });
+
       const listed = await fetch(`${base}/api/notes`, {
         headers: { cookie: other.cookie() ?? '' },
         signal: AbortSignal.timeout(5_000),
@@ -181,6 +203,15 @@ describe('account self-service', () => {
     } finally {
       for (const socket of stalled) socket.destroy();
     }
+    // Their clients gone, the two downloads end and free their places.
+    let status = 0;
+    for (let tries = 0; tries < 50 && status !== 200; tries++) {
+      const again = await exportOf(hoarder.cookie() ?? '');
+      status = again.status;
+      await again.body?.cancel();
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(status).toBe(200);
   }, 60_000);
 
   it('deletes the account with its notes and sessions, only after the password', async () => {

@@ -15,6 +15,9 @@ import type { AuthConfig } from '#src/routes/auth.ts';
 import { apiRouter } from '#src/routes/router.ts';
 import { ChangePassword, ConfirmPassword, Export, errors, json, jsonRequest } from '#src/routes/schemas.ts';
 
+/** Exports of one account that may run at once in a worker (the rest get 429). */
+export const EXPORTS_PER_ACCOUNT = 2;
+
 export interface AccountDeps {
   logger: Logger;
   accounts: AccountsRepository;
@@ -50,7 +53,7 @@ const exportNotes = createRoute({
   tags,
   security,
   summary: 'Download the account and all its notes as JSON',
-  responses: { 200: json(Export, 'The export, as an attachment'), ...errors(401, 503) },
+  responses: { 200: json(Export, 'The export, as an attachment'), ...errors(401, 429, 503) },
 });
 const deleteAccount = createRoute({
   method: 'delete',
@@ -104,10 +107,30 @@ export function accountRoutes(deps: AccountDeps) {
     return c.body(null, 204);
   });
 
+  // Downloads running per account in this worker. A download that is not being read holds its
+  // batch (up to 1.6 MB of notes) until its client goes: one account cannot pile them up.
+  const exporting = new Map<string, number>();
   routes.openapi(exportNotes, async (c) => {
     const { accountId } = c.get('account');
     const account = await accounts.findById(accountId);
     if (!account) throw unauthenticated();
+    const running = exporting.get(accountId) ?? 0;
+    if (running >= EXPORTS_PER_ACCOUNT) {
+      throw new ApiError(
+        429,
+        'export_running',
+        'An export of this account is already running; try again when it ends.',
+        {
+          headers: { 'Retry-After': '10' },
+        },
+      );
+    }
+    exporting.set(accountId, running + 1);
+    const done = () => {
+      const left = (exporting.get(accountId) ?? 1) - 1;
+      if (left > 0) exporting.set(accountId, left);
+      else exporting.delete(accountId);
+    };
     const exportedAt = new Date().toISOString();
     const head = {
       exportedAt,
@@ -120,15 +143,21 @@ export function accountRoutes(deps: AccountDeps) {
     const response = stream(
       c,
       async (out) => {
-        await out.write(`${JSON.stringify(head).slice(0, -1)},"notes":[`);
-        let first = true;
-        await notes.forEachBatch(accountId, async (batch) => {
-          for (const note of batch) {
-            await out.write(`${first ? '' : ','}${JSON.stringify(note)}`);
-            first = false;
-          }
-        });
-        await out.write(']}');
+        try {
+          await out.write(`${JSON.stringify(head).slice(0, -1)},"notes":[`);
+          let first = true;
+          await notes.forEachBatch(accountId, async (batch) => {
+            for (const note of batch) {
+              if (out.aborted) return false; // the client went: no more statements for nobody
+              await out.write(`${first ? '' : ','}${JSON.stringify(note)}`);
+              first = false;
+            }
+            return !out.aborted;
+          });
+          await out.write(']}');
+        } finally {
+          done();
+        }
       },
       async (error) => {
         logger.error(
