@@ -56,11 +56,11 @@ export interface RenderOptions extends ModelInput {
 
 type EnvVar = Record<string, unknown>;
 
-/** The Blueprint as a plain object (serialized by the synth). */
 /** A plan's CPUs as CPU_LIMIT: whole CPUs, as the server and the client's nginx count them (at least 1). */
 const declaredCpus = (plan: keyof typeof RENDER_WEB_PLANS) =>
   String(Math.max(1, Math.floor(RENDER_WEB_PLANS[plan].cpu)));
 
+/** The Blueprint as a plain object (serialized by the synth). */
 export function buildBlueprint(options: RenderOptions): Record<string, unknown> {
   const plans = RENDER_PROFILES[options.profile];
   const free = plans.server === 'free';

@@ -161,7 +161,7 @@ export function planMachine(
   if (externalCap !== undefined && !fitsCap(externalCap)) {
     // The budget's own message names the server's knobs (WEB_CONCURRENCY); synth's is the flag.
     let least = externalCap + 1;
-    while (!fitsCap(least)) least++;
+    while (least < 100_000 && !fitsCap(least)) least++; // bounded: 1 worker always fits at some cap
     throw new PlanError(
       `--db-max-connections ${externalCap} is too few: even one server worker, the second pod of a rolling ` +
         `update, the migrate job, backups and a reserve need ${least}. Give the external database's ` +

@@ -127,7 +127,7 @@ describe('notes: the whole flow', () => {
     expect(seen).toEqual([...ids].reverse());
   });
 
-  it('ends a page of long notes at its byte budget; the cursor leads through the rest, each once', async () => {
+  it('ends a page of long notes at its text budget; the cursor leads through the rest, each once', async () => {
     // Seven notes of 100 KB: a page of 100 would be 700 KB. Each page stops after the note that
     // crosses LIST_PAGE_CHARACTERS (256 Ki), so what one request holds stays bounded.
     const user = t.client();

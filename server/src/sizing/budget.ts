@@ -51,9 +51,16 @@ export class BudgetError extends Error {
 }
 
 /** What to change when not even one connection per worker fits, in the server's settings. */
-const fewer = (input: BudgetInput) =>
-  `set DB_MAX_CONNECTIONS to the database's max_connections if it allows more (${DEFAULT_MAX_CONNECTIONS} is assumed when unset), ` +
-  `or lower SERVER_REPLICAS${input.workers > 1 ? ' or the workers (WEB_CONCURRENCY)' : ''}.`;
+const fewer = (input: BudgetInput) => {
+  const lower = [
+    ...(input.replicas > 1 ? ['SERVER_REPLICAS'] : []),
+    ...(input.workers > 1 ? ['the workers (WEB_CONCURRENCY)'] : []),
+  ];
+  return (
+    `set DB_MAX_CONNECTIONS to the database's max_connections if it allows more (${DEFAULT_MAX_CONNECTIONS} unless set)` +
+    (lower.length > 0 ? `, or lower ${lower.join(' or ')}.` : '.')
+  );
+};
 
 /**
  * `replicas × (1 + maxSurge) × workers × pool + migrate + backup + reserve ≤ maxConnections`.

@@ -300,11 +300,14 @@ describe('deciding', () => {
         }),
       ),
     ).toThrow(
-      /32 server processes .* need at least 39 connections, but max_connections \(DB_MAX_CONNECTIONS\) is 20: set DB_MAX_CONNECTIONS .* or lower SERVER_REPLICAS or the workers \(WEB_CONCURRENCY\)\.$/,
+      /32 server processes .* need at least 39 connections, but max_connections \(DB_MAX_CONNECTIONS\) is 20: set DB_MAX_CONNECTIONS .* \(100 unless set\), or lower the workers \(WEB_CONCURRENCY\)\.$/,
     );
-    // One worker already: fewer workers would not help, so the message does not suggest it.
+    // One worker of one replica already: fewer would not help, so the message does not suggest it.
     expect(() => decideSizing(input({ cpu: 1, budget: { maxConnections: 8, replicas: 1 } }))).toThrow(
-      /\(100 is assumed when unset\), or lower SERVER_REPLICAS\.$/,
+      /max_connections if it allows more \(100 unless set\)\.$/,
+    );
+    expect(() => decideSizing(input({ cpu: 1, budget: { maxConnections: 8, replicas: 2 } }))).toThrow(
+      /\(100 unless set\), or lower SERVER_REPLICAS\.$/,
     );
   });
 });
