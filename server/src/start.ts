@@ -68,6 +68,9 @@ if (cluster.isWorker) {
     // loaded).
     const args = heapReexecArgs(sizing);
     if (args) {
+      // A stop signal that came while this module loaded is waiting for a turn of the event loop:
+      // give it one (it ends the process), or the new image would start without it.
+      await new Promise((turn) => setImmediate(turn));
       let refusal: unknown;
       try {
         reexec(args, sizing); // returns only where there is no process.execve (Windows)
