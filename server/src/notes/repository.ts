@@ -19,7 +19,8 @@ type NoteRow = Note & { createdUs: string };
  * The most characters of titles and bodies one page of the list carries, besides the note that
  * crosses it (a page always has its first note): a page of `limit` notes is shorter when they are
  * long, and its `nextCursor` leads on. Like DynamoDB's 1 MB per query page, it bounds what one
- * request holds: a page of 100 notes of 100 KB was 10 MB, held as rows, JSON and bytes written.
+ * request holds: a page of 100 notes of 100 KB was 10 MB, held as rows, JSON and bytes written
+ * (ADR 026).
  */
 export const LIST_PAGE_CHARACTERS = 256 * 1024;
 
