@@ -31,8 +31,7 @@ PROXY_SECRET=${PROXY_SECRET:-}
 # CPUs to size nginx for, where the cgroup files do not show the quota (see the workers below).
 CPU_LIMIT=${CPU_LIMIT:-}
 # No leading zero (the shell's arithmetic reads 010 as octal) and not zero, as the server refuses it.
-[ -z "$CPU_LIMIT" ] || { printf '%s' "$CPU_LIMIT" | grep -Eq '^(0|[1-9][0-9]{0,3})(\.[0-9]+)?$' &&
-  ! printf '%s' "$CPU_LIMIT" | grep -Eq '^0(\.0*)?$'; } ||
+[ -z "$CPU_LIMIT" ] || printf '%s' "$CPU_LIMIT" | grep -Eq '^([1-9][0-9]{0,3}(\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*)$' ||
   fail "CPU_LIMIT must be a number of CPUs above 0, e.g. 2 or 0.5 (got $CPU_LIMIT)"
 # Render's free plan reaches the server by its public URL: the secret must not cross the internet in clear.
 if [ -n "$PROXY_SECRET" ] && printf '%s' "$API_UPSTREAM" | grep -Eq '^http://[^/]*\.onrender\.com(:[0-9]+)?$'; then

@@ -3,7 +3,7 @@
  * the server's workers and pool (the server's own decision function and connection budget, imported,
  * not copied), and PGTune-style settings for the bundled PostgreSQL.
  */
-import { BudgetError, connectionBudget, decideSizing, SizingError } from '@plumb/server/sizing';
+import { connectionBudget, decideSizing, leastMaxConnections, SizingError } from '@plumb/server/sizing';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -140,28 +140,18 @@ export function planMachine(
   // What the server itself will decide inside that pod, with the same function. Workers follow the
   // CPU limit (the quota it will detect; CPU is shared during a rollout), memory the halved share,
   // and the connection cap.
-  const decideAt = (memoryBytes: number, maxConnections = externalCap ?? 1000) =>
+  const decideAt = (memoryBytes: number) =>
     decideSizing({
       cpu: serverCpuLimit,
       cpuSource: 'CPU_LIMIT',
       memoryBytes,
       memorySource: 'MEMORY_LIMIT',
       overrides: {},
-      budget: { maxConnections, replicas: 1 },
+      budget: { maxConnections: externalCap ?? 1000, replicas: 1 },
     });
-  const fitsCap = (cap: number) => {
-    try {
-      decideAt(serverMemory, cap);
-      return true;
-    } catch (error) {
-      if (error instanceof BudgetError) return false;
-      throw error;
-    }
-  };
-  if (externalCap !== undefined && !fitsCap(externalCap)) {
-    // The budget's own message names the server's knobs (WEB_CONCURRENCY); synth's is the flag.
-    let least = externalCap + 1;
-    while (least < 100_000 && !fitsCap(least)) least++; // bounded: 1 worker always fits at some cap
+  // Said here, with synth's flag: the budget's own refusal names the server's settings.
+  const least = leastMaxConnections({ replicas: 1 });
+  if (externalCap !== undefined && externalCap < least) {
     throw new PlanError(
       `--db-max-connections ${externalCap} is too few: even one server worker, the second pod of a rolling ` +
         `update, the migrate job, backups and a reserve need ${least}. Give the external database's ` +

@@ -45,7 +45,7 @@ export const clientContainerEnvSchema = z.object({
     z
       .string()
       .check(
-        z.regex(/^(?!0(\.0*)?$)(0|[1-9]\d{0,3})(\.\d+)?$/, 'must be a number of CPUs above 0, e.g. 2 or 0.5'),
+        z.regex(/^([1-9]\d{0,3}(\.\d+)?|0\.\d*[1-9]\d*)$/, 'must be a number of CPUs above 0, e.g. 2 or 0.5'),
         z.describe(
           "CPUs to start nginx workers for (one per whole CPU, at least 1), instead of the container's cgroup quota: for hosts whose cgroups do not show it (Render).",
         ),

@@ -11,7 +11,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { AggregatorRegistry, type Registry } from 'prom-client';
-import { LISTENING } from '#src/heartbeat.ts';
+import { ignoreSendFailure, LISTENING } from '#src/heartbeat.ts';
 
 type RegistryJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
@@ -27,9 +27,6 @@ type Message = {
 /** Worker → primary: render every worker's metrics for me. */
 const REQUEST = 'plumb:metrics-request';
 const RESPONSE = 'plumb:metrics-response';
-/** For `send`: a message to a process that is going away is not worth an error of its own. */
-const ignore = () => {};
-
 /** Primary → worker: send me your registry; and its answer. */
 const COLLECT = 'plumb:metrics-collect';
 const COLLECTED = 'plumb:metrics-collected';
@@ -43,7 +40,7 @@ export function serveClusterMetrics(timeoutMs = 3_000): void {
   const collect = (asker: Worker, requestId: string | undefined) => {
     const id = randomUUID();
     const answer = (reply: Omit<Message, 'type' | 'id'>) => {
-      if (asker.isConnected()) asker.send({ type: RESPONSE, id: requestId, ...reply }, ignore);
+      if (asker.isConnected()) asker.send({ type: RESPONSE, id: requestId, ...reply }, ignoreSendFailure);
     };
     const collection: Collection = {
       waiting: new Set([...listening].filter((worker) => worker.isConnected())),
@@ -71,7 +68,7 @@ export function serveClusterMetrics(timeoutMs = 3_000): void {
     // A worker that died a moment ago still looks connected until its exit is handled; its exit
     // settles the collection. Without a callback, the failed write (EPIPE) would be thrown in the
     // primary, and the primary's exit takes every worker with it.
-    for (const worker of collection.waiting) worker.send({ type: COLLECT, id }, ignore);
+    for (const worker of collection.waiting) worker.send({ type: COLLECT, id }, ignoreSendFailure);
     if (collection.waiting.size === 0) collection.finish();
   };
   const settle = (worker: Worker, id: string | undefined, reply?: Message) => {
@@ -99,9 +96,9 @@ export function answerMetricsCollection(registry: Registry): void {
   process.on('message', (message: Message) => {
     if (message?.type !== COLLECT) return;
     registry.getMetricsAsJSON().then(
-      (metrics) => process.send?.({ type: COLLECTED, id: message.id, metrics }, undefined, {}, ignore),
+      (metrics) => process.send?.({ type: COLLECTED, id: message.id, metrics }, ignoreSendFailure),
       (error: unknown) =>
-        process.send?.({ type: COLLECTED, id: message.id, error: String(error) }, undefined, {}, ignore),
+        process.send?.({ type: COLLECTED, id: message.id, error: String(error) }, ignoreSendFailure),
     );
   });
 }
@@ -126,7 +123,7 @@ export function requestClusterMetrics(timeoutMs = 5_000): Promise<Rendered> {
       else resolve({ contentType: message.contentType ?? 'text/plain', body: message.body });
     };
     asked.set(id, settle);
-    process.send?.({ type: REQUEST, id }, undefined, {}, (error: Error | null) => {
+    process.send?.({ type: REQUEST, id }, (error: Error | null) => {
       if (error) settle({ error: `the primary cannot be asked: ${error.message}` });
     });
   });

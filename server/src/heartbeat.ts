@@ -16,18 +16,22 @@ const HEARTBEAT = 'plumb:heartbeat';
 export const LISTENING = 'plumb:listening';
 
 const typeOf = (message: unknown) => (message as { type?: unknown } | null)?.type;
-/** A send to a process that has just gone fails: that is the exit handler's business, not an error. */
-const ignore = () => {};
+/**
+ * For `send`'s callback: a send to a process that has just gone fails, and that is the exit
+ * handler's business. Without a callback the failure (EPIPE) is thrown as an `error` event.
+ */
+export const ignoreSendFailure = () => {};
 
 /** In a worker, once it listens. */
 export function announceListening(): void {
-  process.send?.({ type: LISTENING }, ignore);
+  process.send?.({ type: LISTENING }, ignoreSendFailure);
 }
 
 /** In a worker, from its first line (`main.ts`): answer the primary's heartbeats. */
 export function answerHeartbeats(): void {
   process.on('message', (message) => {
-    if (typeOf(message) === HEARTBEAT && process.connected) process.send?.({ type: HEARTBEAT }, ignore);
+    if (typeOf(message) === HEARTBEAT && process.connected)
+      process.send?.({ type: HEARTBEAT }, ignoreSendFailure);
   });
 }
 
@@ -73,7 +77,7 @@ export function watchHeartbeats(options: {
         options.onStuck(worker, now - heard);
       } else if (heard !== undefined && heard !== Number.POSITIVE_INFINITY && worker.isConnected()) {
         unanswered.set(worker, missed + 1);
-        worker.send({ type: HEARTBEAT }, ignore);
+        worker.send({ type: HEARTBEAT }, ignoreSendFailure);
       }
     }
   }, everyMs);

@@ -38,9 +38,20 @@ export const DEFAULT_MAX_CONNECTIONS = 100;
 /** `SERVER_REPLICAS` when unset. */
 export const DEFAULT_REPLICAS = 1;
 
+/** Connections that are not the server's pools: the migrate job, a backup and the reserve. */
+const fixedConnections = (input: Omit<BudgetInput, 'workers' | 'maxConnections'>) =>
+  (input.migrate ?? 1) + (input.backup ?? 1) + (input.reserve ?? 5);
+
+/** The least `max_connections` with a connection for one worker of each replica, during a rollout too. */
+export function leastMaxConnections(
+  input: Omit<BudgetInput, 'workers' | 'maxConnections' | 'poolMax'>,
+): number {
+  return input.replicas * (1 + (input.maxSurge ?? 1)) + fixedConnections(input);
+}
+
 /** The most worker processes per replica that can each have a pool of `poolMax` (default 1) connections. */
 export function maxWorkersForBudget(input: Omit<BudgetInput, 'workers'>): number {
-  const fixed = (input.migrate ?? 1) + (input.backup ?? 1) + (input.reserve ?? 5);
+  const fixed = fixedConnections(input);
   const perWorker = input.replicas * (1 + (input.maxSurge ?? 1)) * (input.poolMax ?? 1);
   return Math.floor((input.maxConnections - fixed) / perWorker);
 }
@@ -70,7 +81,7 @@ const fewer = (input: BudgetInput) => {
  */
 export function connectionBudget(input: BudgetInput): Budget {
   const surge = input.maxSurge ?? 1;
-  const fixed = (input.migrate ?? 1) + (input.backup ?? 1) + (input.reserve ?? 5);
+  const fixed = fixedConnections(input);
   const processes = input.replicas * (1 + surge) * input.workers;
   /** The largest pool per worker that fits (an explicit DB_POOL_MAX may go up to it). */
   const mostThatFits = Math.floor((input.maxConnections - fixed) / processes);

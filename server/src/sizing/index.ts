@@ -5,7 +5,12 @@ import { BudgetError, DEFAULT_MAX_CONNECTIONS, DEFAULT_REPLICAS } from '#src/siz
 import { decideSizing, type Sizing, SizingError, START_SEMI_SPACE_MB } from '#src/sizing/decide.ts';
 import { type DetectOptions, detectResources } from '#src/sizing/detect.ts';
 
-export { BudgetError, connectionBudget, MAX_POOL_PER_WORKER } from '#src/sizing/budget.ts';
+export {
+  BudgetError,
+  connectionBudget,
+  leastMaxConnections,
+  MAX_POOL_PER_WORKER,
+} from '#src/sizing/budget.ts';
 export { decideSizing, type Sizing, SizingError } from '#src/sizing/decide.ts';
 export { detectResources } from '#src/sizing/detect.ts';
 

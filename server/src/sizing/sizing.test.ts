@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { parseEnv } from '@plumb/db/env-contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverEnvSchema } from '#src/env.ts';
-import { connectionBudget } from '#src/sizing/budget.ts';
+import { BudgetError, connectionBudget, leastMaxConnections } from '#src/sizing/budget.ts';
 import { decideSizing, MAX_HEAP_MB, MIN_HEAP_MB, type SizingInput } from '#src/sizing/decide.ts';
 import { type Detected, detectResources } from '#src/sizing/detect.ts';
 import { heapArgs, heapInEffect, heapReexecArgs, plainSizingEnv, resolveSizing } from '#src/sizing/index.ts';
@@ -284,6 +284,17 @@ describe('deciding', () => {
       source: { workers: 'connections' },
       connections: { peak: 87, maxConnections: 100 },
     });
+  });
+
+  it('names the least max_connections as the budget counts it: one connection per worker of each replica, in a rollout too', () => {
+    for (const replicas of [1, 3]) {
+      const least = leastMaxConnections({ replicas });
+      expect(least).toBe(replicas * 2 + 7);
+      expect(connectionBudget({ maxConnections: least, replicas, workers: 1 }).poolMax).toBe(1);
+      expect(() => connectionBudget({ maxConnections: least - 1, replicas, workers: 1 })).toThrow(
+        BudgetError,
+      );
+    }
   });
 
   it('refuses a budget below one connection per worker', () => {
