@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { POSTGRES_MAJOR } from '@plumb/db';
 import { parseEnv } from '@plumb/db/env-contract';
@@ -58,6 +60,43 @@ const objectsOf = (files: Map<string, string>) =>
   [...files]
     .filter(([path]) => path.startsWith('k8s/base/') && !path.endsWith('kustomization.yaml'))
     .flatMap(([path, text]) => parseAllDocuments(text).map((doc) => ({ path, object: doc.toJS() as Obj })));
+
+/** The server Deployment of a variant's k8s/base. */
+const serverOf = (files: Map<string, string>) =>
+  objectsOf(files).find(
+    ({ object }) => object.kind === 'Deployment' && (object.metadata as Obj).name === 'plumb-server',
+  )?.object as Obj;
+
+/**
+ * What the server decides inside its pod: the container's limits as the kubelet writes them to a
+ * cgroup v2 tree (`cpu.max` in µs per 100 ms period, `memory.max` in bytes), its env through the
+ * server's own schema, and detection on a host larger than any plan.
+ */
+function sizingInPod(server: Obj, limits?: { cpu: string; memory: string }) {
+  const container = (((server.spec as Obj).template as Obj).spec as Obj).containers as Obj[];
+  const { env = [], resources } = container[0] as { env?: Obj[]; resources: { limits: typeof limits } };
+  const { cpu, memory } = limits ?? resources.limits ?? { cpu: '', memory: '' };
+  const millicores = cpu.endsWith('m') ? Number(cpu.slice(0, -1)) : Number(cpu) * 1000;
+  const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(memory) ?? [];
+  const raw: Record<string, string> = { DATABASE_URL: 'postgres://in-cluster' };
+  for (const { name, value } of env as { name: string; value?: string }[]) {
+    if (value !== undefined) raw[name] = value;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'plumb-pod-cgroup-'));
+  try {
+    writeFileSync(join(dir, 'cgroup.controllers'), 'cpu memory pids\n');
+    writeFileSync(join(dir, 'cpu.max'), `${millicores * 100} 100000\n`);
+    writeFileSync(join(dir, 'memory.max'), `${Number(amount) * (unit === 'Gi' ? GiB : MiB)}\n`);
+    writeFileSync(join(dir, 'self'), '0::/\n');
+    return resolveSizing(parseEnv(serverEnvSchema, raw), {
+      cgroupRoot: dir,
+      procSelfCgroup: join(dir, 'self'),
+      host: { cpus: 128, memoryBytes: 1024 * GiB },
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('generated files', () => {
   it('k8s/ and render.yaml are exactly what `npm run synth` writes (run it when this fails)', async () => {
@@ -154,10 +193,11 @@ describe('generated files', () => {
         const server = objects.find(
           (object) => object.kind === 'Deployment' && (object.metadata as Obj).name === 'plumb-server',
         ) as Obj;
-        const env = (((((server.spec as Obj).template as Obj).spec as Obj).containers as Obj[])[0]?.env ??
-          []) as Obj[];
-        const workers = env.find((e) => e.name === 'WEB_CONCURRENCY')?.value;
-        expect(workers).toBe(String(planMachine(PROFILES[profile ?? 'small']).server.workers));
+        const plan = planMachine(PROFILES[profile ?? 'small']);
+        expect(sizingInPod(server)).toMatchObject({
+          workers: plan.server.workers,
+          poolMax: plan.server.poolMax,
+        });
         expect(objects.filter((object) => object.kind === 'Job')).toHaveLength(1);
       },
     );
@@ -225,6 +265,47 @@ describe.each(['committed', 'external database, TLS, pull secret', '64 CPU / 256
     });
   },
 );
+
+describe('the server pod sizes itself to its limits', () => {
+  const plans = () =>
+    new Map([
+      ['committed', planMachine(options.machine, options)],
+      [
+        'external database, TLS, pull secret',
+        planMachine(options.machine, { ...options, externalDatabase: true }),
+      ],
+      ['64 CPU / 256 GiB', planMachine({ cpu: 64, memoryBytes: 256 * GiB }, options)],
+    ]);
+
+  it.each(['committed', 'external database, TLS, pull secret', '64 CPU / 256 GiB'])(
+    '%s: inside its limits the server decides the planned workers, pool and heap, none of them pinned',
+    (variant) => {
+      const server = serverOf(variants.get(variant) ?? new Map());
+      const plan = plans().get(variant);
+      expect(sizingInPod(server)).toMatchObject({
+        workers: plan?.server.workers,
+        poolMax: plan?.server.poolMax,
+        heapMb: plan?.server.heapMb,
+        connections: { peak: plan?.connections.peak },
+      });
+      expect(JSON.stringify(server)).not.toMatch(/WEB_CONCURRENCY|DB_POOL_MAX/);
+    },
+  );
+
+  it('higher limits alone (`kubectl set resources`) bring a worker per CPU, in the same connection cap', () => {
+    const server = serverOf(variants.get('committed') ?? new Map());
+    const planned = sizingInPod(server);
+    const raised = sizingInPod(server, { cpu: '4', memory: '4Gi' });
+    expect(planned.workers).toBe(1);
+    expect(raised.workers).toBe(4);
+    expect(raised.poolMax).toBeLessThan(planned.poolMax);
+    expect(raised.connections.peak).toBeLessThanOrEqual(
+      planMachine(options.machine, options).connections.maxConnections,
+    );
+    // Less memory than the workers need: fewer workers, not an out-of-memory kill.
+    expect(sizingInPod(server, { cpu: '4', memory: '512Mi' }).workers).toBeLessThan(4);
+  });
+});
 
 describe('disruption budgets', () => {
   it('exist for two or more replicas, never for one (it would block kubectl drain)', async () => {

@@ -89,7 +89,7 @@ describe('npm run synth in a repository', () => {
     expect(JSON.parse(await file('deployment.json'))).not.toHaveProperty('profile');
     const rendered = { render: await file('render.yaml'), server: await file('k8s/base/server.yaml') };
     expect(await serverPlan()).toBe('pro');
-    expect(rendered.server).toContain('name: WEB_CONCURRENCY');
+    expect(rendered.server).toContain('name: DB_MAX_CONNECTIONS');
 
     expect(await synth('--check')).toBe(0);
     expect(await synth()).toBe(0);

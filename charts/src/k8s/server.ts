@@ -47,8 +47,9 @@ export class ServerWorkload extends Construct {
           value('LOG_LEVEL', props.logLevel ?? 'info'),
           // Two proxies in front: the Ingress controller, then the client's nginx (contract 2).
           value('TRUST_PROXY', 2),
-          value('WEB_CONCURRENCY', plan.server.workers),
-          value('DB_POOL_MAX', plan.server.poolMax),
+          // The connection budget, not its outcome: the server decides its workers and pool from
+          // the limits below (the plan's, with the same function), so higher limits alone bring
+          // more workers, each with a smaller pool inside the same cap (ADR 027).
           value('DB_MAX_CONNECTIONS', plan.connections.maxConnections),
           value('SERVER_REPLICAS', plan.server.replicas),
           value('SHUTDOWN_DELAY_MS', serverShutdown.delayMs),
