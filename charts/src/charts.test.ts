@@ -9,7 +9,7 @@ import { serverEnvSchema } from '@plumb/server/env';
 import { decideSizing, plainSizingEnv, resolveSizing } from '@plumb/server/sizing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { buildBlueprint, RENDER_PROFILES, RENDER_WEB_PLANS } from '#src/render.ts';
+import { buildBlueprint, RENDER_DATABASE_PLANS, RENDER_PROFILES, RENDER_WEB_PLANS } from '#src/render.ts';
 import { cpuQuantity, memoryQuantity, PlanError, PROFILES, planMachine } from '#src/sizing.ts';
 import {
   ALL_IN_ONE,
@@ -595,6 +595,39 @@ describe('sizing from one knob', () => {
       expect(machine.memoryBytes - planned).toBeLessThan(4 * MiB);
     },
   );
+
+  it("the profile table in docs/deploy-render.md is the Blueprint's profiles", async () => {
+    const doc = await readFile(join(root, 'docs/deploy-render.md'), 'utf8');
+    const rows = doc
+      .split('<!-- #region profiles -->')[1]
+      ?.split('<!-- #endregion profiles -->')[0]
+      ?.split('\n')
+      .slice(3)
+      .filter((line) => line.startsWith('|'))
+      .map((line) =>
+        line
+          .split('|')
+          .slice(1, -1)
+          .map((cell) => cell.trim()),
+      );
+    expect(
+      rows?.map(([profile, server, client, database, cap]) => [
+        profile?.split(' ')[0],
+        server?.split(' (')[0],
+        client,
+        database,
+        Number(cap),
+      ]),
+    ).toEqual(
+      Object.entries(RENDER_PROFILES).map(([profile, plans]) => [
+        profile,
+        plans.server,
+        plans.client,
+        plans.database,
+        RENDER_DATABASE_PLANS[plans.database].maxConnections,
+      ]),
+    );
+  });
 
   it('the profile table in docs/deploy-single-server.md is what the planner plans', async () => {
     const doc = await readFile(join(root, 'docs/deploy-single-server.md'), 'utf8');

@@ -37,6 +37,7 @@ export const RENDER_PROFILES = {
   small: { server: 'standard', client: 'starter', database: 'basic-1gb' },
   medium: { server: 'pro', client: 'starter', database: 'pro-4gb' },
   large: { server: 'pro plus', client: 'standard', database: 'pro-8gb' },
+  xlarge: { server: 'pro ultra', client: 'pro', database: 'pro-16gb' },
 } as const satisfies Record<
   string,
   {

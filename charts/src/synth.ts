@@ -6,7 +6,7 @@
  *
  *   npm run synth -- [--profile small|medium|large | --cpu 8 --memory 32Gi] [--[no-]external-database]
  *                    [--db-max-connections 100] [--host notes.example.com] [--tls-secret plumb-tls] [--cert-issuer letsencrypt]
- *                    [--image-pull-secret ghcr] [--[no-]backups] [--render-profile free|starter|small|medium|large]
+ *                    [--image-pull-secret ghcr] [--[no-]backups] [--render-profile free|starter|small|medium|large|xlarge]
  *                    [--render-region frankfurt] [--render-registry-credential ghcr]
  *   npm run synth -- --check
  */
