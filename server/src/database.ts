@@ -1,5 +1,6 @@
 /** @module The postgres.js pool, with options chosen once, and the in-flight query count for /metrics. */
 import postgres from 'postgres';
+import type { DatabaseLimits } from '#src/sizing/budget.ts';
 
 export type Sql = postgres.Sql;
 
@@ -73,4 +74,15 @@ export function createDatabase(options: DatabaseOptions): Database {
     inFlight: () => inFlight,
     end: (timeoutSeconds = 5) => sql.end({ timeout: timeoutSeconds }),
   };
+}
+
+/** The connection limits the database applies to this role, for `capProblems`. */
+export async function databaseLimits(sql: Sql): Promise<DatabaseLimits> {
+  const [limits] = await sql<DatabaseLimits[]>`
+    select current_setting('max_connections')::int as "maxConnections", r.rolsuper as superuser,
+      r.rolconnlimit as "roleLimit", d.datconnlimit as "databaseLimit"
+    from pg_roles r, pg_database d
+    where r.rolname = current_user and d.datname = current_database()`;
+  if (!limits) throw new Error('the role or the database is not in the catalog');
+  return limits;
 }

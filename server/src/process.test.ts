@@ -218,6 +218,22 @@ describe('the server process', () => {
     },
   );
 
+  it("warns once, from the first worker, when the database's max_connections is below the budget's peak", async () => {
+    // The test database allows 300; ten replicas of two workers planned for 1000 may open 407.
+    const { output } = await startServer(db, {
+      WEB_CONCURRENCY: '2',
+      SERVER_REPLICAS: '10',
+      DB_MAX_CONNECTIONS: '1000',
+      MEMORY_LIMIT: '2Gi',
+    });
+    const warning =
+      /"level":"warn",[^\n]*"msg":"The pools and jobs may open 407 connections [^\n]*max_connections is 300: set DB_MAX_CONNECTIONS=300,/;
+    await waitForMatches(output, warning, 1);
+    await listeningWorkers(output, 2);
+    await sleep(300);
+    expect(output().match(new RegExp(warning.source, 'g'))).toHaveLength(1);
+  });
+
   it('decides the heap flag of one worker before the application loads: one boot of it, one sizing line', async () => {
     // No MEMORY_LIMIT and plain numbers only: main.ts decides without loading the application.
     const { child, base, output } = await startServer(db, { WEB_CONCURRENCY: '1', DB_MAX_CONNECTIONS: '50' });

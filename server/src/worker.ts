@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { listMigrations } from '@plumb/db';
 import { appConfig, createApp } from '#src/app.ts';
 import { requestClusterMetrics } from '#src/cluster-metrics.ts';
-import { createDatabase } from '#src/database.ts';
+import { createDatabase, databaseLimits, type Sql } from '#src/database.ts';
 import type { ServerEnv } from '#src/env.ts';
 import { announceListening } from '#src/heartbeat.ts';
 import { type Listening, listen, listenFailure } from '#src/listen.ts';
@@ -15,7 +15,7 @@ import { createAppServer } from '#src/listener.ts';
 import type { Logger } from '#src/logger.ts';
 import { admission } from '#src/middleware/admission/index.ts';
 import { onStopSignal, type StopCause } from '#src/signals.ts';
-import type { Sizing } from '#src/sizing/index.ts';
+import { capProblems, type Sizing } from '#src/sizing/index.ts';
 import { APP_NAME, APP_VERSION } from '#src/version.ts';
 
 export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing): Promise<void> {
@@ -26,8 +26,10 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
     statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
   });
   // The first connection opens while the application loads, so the first /readyz need not wait
-  // for it (a database that is away fails this quietly; /readyz reports it).
-  db.sql`select 1`.catch(() => {});
+  // for it (a database that is away fails this quietly; /readyz reports it). The first worker reads
+  // the database's connection limits with it, once: one warning each, not one per worker.
+  if (!cluster.isWorker || cluster.worker?.id === 1) checkConnectionCap(db.sql, sizing, logger);
+  else db.sql`select 1`.catch(() => {});
   let draining = false;
   const config = appConfig(env, sizing.poolMax);
   const gate = admission(config.admission);
@@ -129,4 +131,20 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
   // The primary asks over IPC, not with a signal: after Ctrl-C a worker has the terminal's SIGINT
   // already, and a second signal means "exit now".
   onStopSignal((cause) => void drain(cause));
+}
+
+/**
+ * Warns when the database accepts fewer connections than the budget may open (`DB_MAX_CONNECTIONS`
+ * is the operator's word for it; nothing else checks it). A database that is away is asked again
+ * every `retryMs` until it answers.
+ */
+function checkConnectionCap(sql: Sql, sizing: Sizing, logger: Logger, retryMs = 5_000): void {
+  databaseLimits(sql).then(
+    (limits) => {
+      for (const problem of capProblems(sizing.connections, limits)) {
+        logger.warn({ database: limits, peak: sizing.connections.peak }, problem);
+      }
+    },
+    () => setTimeout(() => checkConnectionCap(sql, sizing, logger, retryMs), retryMs).unref(),
+  );
 }

@@ -38,9 +38,12 @@ export const DEFAULT_MAX_CONNECTIONS = 100;
 /** `SERVER_REPLICAS` when unset. */
 export const DEFAULT_REPLICAS = 1;
 
+/** Kept free for superusers and operators by default (`superuser_reserved_connections` is 3). */
+const RESERVE = 5;
+
 /** Connections that are not the server's pools: the migrate job, a backup and the reserve. */
 const fixedConnections = (input: Omit<BudgetInput, 'workers' | 'maxConnections'>) =>
-  (input.migrate ?? 1) + (input.backup ?? 1) + (input.reserve ?? 5);
+  (input.migrate ?? 1) + (input.backup ?? 1) + (input.reserve ?? RESERVE);
 
 /** The least `max_connections` with a connection for one worker of each replica, during a rollout too. */
 export function leastMaxConnections(
@@ -109,4 +112,55 @@ export function connectionBudget(input: BudgetInput): Budget {
     );
   }
   return { poolMax: fits, peakConnections: processes * fits + fixed, maxConnections: input.maxConnections };
+}
+
+/** What the database itself allows the server's role, as read from it (`databaseLimits`). */
+export interface DatabaseLimits {
+  /** Its `max_connections`. */
+  maxConnections: number;
+  /** A superuser is bound by neither connection limit below. */
+  superuser: boolean;
+  /** The role's `CONNECTION LIMIT`; -1 for none. */
+  roleLimit: number;
+  /** The database's `CONNECTION LIMIT`; -1 for none. */
+  databaseLimit: number;
+}
+
+/**
+ * Where the database accepts fewer connections than the budget may open at its peak (a rollout, the
+ * migrate job and a backup at once); one sentence each, naming what to set. PostgreSQL refuses the
+ * rest with "too many clients", which the API would answer with 503s under load.
+ *
+ * @example
+ * capProblems({ peak: 87, maxConnections: 100 }, { maxConnections: 50, superuser: true, roleLimit: -1, databaseLimit: -1 });
+ * // ['The pools and jobs may open 87 connections at their peak, but the database's max_connections is 50 …']
+ */
+export function capProblems(
+  connections: { peak: number; maxConnections: number },
+  limits: DatabaseLimits,
+): string[] {
+  const problems: string[] = [];
+  if (limits.maxConnections < connections.peak) {
+    problems.push(
+      `The pools and jobs may open ${connections.peak} connections at their peak (a rollout, the migrate job and a ` +
+        `backup at once), planned for DB_MAX_CONNECTIONS ${connections.maxConnections}, but the database's ` +
+        `max_connections is ${limits.maxConnections}: set DB_MAX_CONNECTIONS=${limits.maxConnections}, and the ` +
+        'server sizes its pools to it.',
+    );
+  }
+  // The reserve is for superusers; a role's or a database's own limit counts everything else.
+  const ours = connections.peak - RESERVE;
+  const bounds = [
+    ['the role', limits.roleLimit],
+    ['the database', limits.databaseLimit],
+  ] as const;
+  for (const [whose, limit] of bounds) {
+    if (!limits.superuser && limit >= 0 && limit < ours) {
+      problems.push(
+        `The pools and jobs may open ${ours} connections at their peak, but ${whose}'s CONNECTION LIMIT is ` +
+          `${limit}: raise it, or set DB_MAX_CONNECTIONS=${limit + RESERVE}, and the server sizes its pools to it.`,
+      );
+    }
+  }
+  return problems;
 }

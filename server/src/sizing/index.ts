@@ -7,7 +7,9 @@ import { type DetectOptions, detectResources } from '#src/sizing/detect.ts';
 
 export {
   BudgetError,
+  capProblems,
   connectionBudget,
+  type DatabaseLimits,
   leastMaxConnections,
   MAX_POOL_PER_WORKER,
 } from '#src/sizing/budget.ts';

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { parseEnv } from '@plumb/db/env-contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverEnvSchema } from '#src/env.ts';
-import { BudgetError, connectionBudget, leastMaxConnections } from '#src/sizing/budget.ts';
+import { BudgetError, capProblems, connectionBudget, leastMaxConnections } from '#src/sizing/budget.ts';
 import { decideSizing, MAX_HEAP_MB, MIN_HEAP_MB, type SizingInput } from '#src/sizing/decide.ts';
 import { type Detected, detectResources } from '#src/sizing/detect.ts';
 import { heapArgs, heapInEffect, heapReexecArgs, plainSizingEnv, resolveSizing } from '#src/sizing/index.ts';
@@ -339,6 +339,42 @@ describe('the connection budget', () => {
         }
       }
     }
+  });
+});
+
+describe("the database's own connection limits against the budget", () => {
+  const unlimited = { maxConnections: 300, superuser: false, roleLimit: -1, databaseLimit: -1 };
+  // One worker at the default cap: 2 processes during a rollout × 10 + 7 = 27 at the peak.
+  const budget = connectionBudget({ maxConnections: 100, replicas: 1, workers: 1 });
+  const connections = { peak: budget.peakConnections, maxConnections: 100 };
+
+  it('says nothing when the peak fits, even under a DB_MAX_CONNECTIONS above the real one', () => {
+    expect(capProblems(connections, unlimited)).toEqual([]);
+    expect(capProblems(connections, { ...unlimited, maxConnections: 27, roleLimit: 22 })).toEqual([]);
+  });
+
+  it("names the database's max_connections, and the DB_MAX_CONNECTIONS to set, when the peak does not fit", () => {
+    expect(capProblems(connections, { ...unlimited, maxConnections: 25 })).toEqual([
+      expect.stringMatching(
+        /^The pools and jobs may open 27 connections .* DB_MAX_CONNECTIONS 100, but the database's max_connections is 25: set DB_MAX_CONNECTIONS=25,/,
+      ),
+    ]);
+  });
+
+  it("names a role's or a database's CONNECTION LIMIT, which bind all but a superuser", () => {
+    const limited = { ...unlimited, roleLimit: 10, databaseLimit: 12 };
+    expect(capProblems(connections, limited)).toEqual([
+      expect.stringMatching(
+        /22 connections at their peak, but the role's CONNECTION LIMIT is 10: .*DB_MAX_CONNECTIONS=15,/,
+      ),
+      expect.stringMatching(/the database's CONNECTION LIMIT is 12: .*DB_MAX_CONNECTIONS=17,/),
+    ]);
+    expect(capProblems(connections, { ...limited, superuser: true })).toEqual([]);
+    // What it says to set fits: the budget under DB_MAX_CONNECTIONS=15 passes the check.
+    const smaller = connectionBudget({ maxConnections: 15, replicas: 1, workers: 1 });
+    expect(
+      capProblems({ peak: smaller.peakConnections, maxConnections: 15 }, { ...unlimited, roleLimit: 10 }),
+    ).toEqual([]);
   });
 });
 
