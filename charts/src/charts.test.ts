@@ -417,7 +417,7 @@ describe('every validator catches what it is for', () => {
     const pod = ((object.spec as Obj).template as Obj).spec as Obj;
     pod.terminationGracePeriodSeconds = 29; // 5 + 23 fits, but not the 2 s to stop after it
     expect(gracePeriodProblems(object)).toEqual([
-      'Deployment/plumb-server: preStop 5s + drain 23s + 2s to stop > grace period 29s',
+      'Deployment/plumb-server: preStop 5s + drain and stop 25s > grace period 29s',
     ]);
     pod.terminationGracePeriodSeconds = 30;
     expect(gracePeriodProblems(object)).toEqual([]);
@@ -461,6 +461,19 @@ describe('every validator catches what it is for', () => {
     expect(blueprintProblems(withoutSecret(1))).toEqual([
       "plumb-client: does not copy plumb-server's PROXY_SECRET",
     ]);
+  });
+
+  it("a server drain longer than Render's maxShutdownDelaySeconds", () => {
+    const blueprint = buildBlueprint({ ...options, profile: 'small' }) as { services: Obj[] };
+    const server = blueprint.services[0] as Obj;
+    // 3 s of delay + 20 s of drain + 2 s to stop, and 5 to spare.
+    expect(server.maxShutdownDelaySeconds).toBe(30);
+    (server.envVars as Obj[]).push({ key: 'SHUTDOWN_TIMEOUT_MS', value: '26000' });
+    expect(blueprintProblems(blueprint)).toEqual([
+      'plumb-server: drain and stop 31s > maxShutdownDelaySeconds 30s',
+    ]);
+    server.maxShutdownDelaySeconds = 31;
+    expect(blueprintProblems(blueprint)).toEqual([]);
   });
 });
 

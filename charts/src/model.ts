@@ -5,7 +5,7 @@
  */
 import { clientContainerEnvSchema, clientEnvSchema } from '@plumb/client/env';
 import { dbEnvSchema, POSTGRES_MAJOR } from '@plumb/db';
-import { serverEnvSchema } from '@plumb/server/env';
+import { STOP_AFTER_DRAIN_MS, serverEnvSchema } from '@plumb/server/env';
 import type { z } from 'zod';
 
 export { POSTGRES_MAJOR };
@@ -74,3 +74,17 @@ export const serverShutdown = {
 };
 export const terminationGracePeriodSeconds =
   serverShutdown.preStopSeconds + Math.ceil((serverShutdown.delayMs + serverShutdown.timeoutMs) / 1000) + 10;
+
+/**
+ * Seconds from a stop signal to its end, as the primary allows it: the drain, then the workers'
+ * last `STOP_AFTER_DRAIN_MS`. Kubernetes' grace period adds the preStop sleep to it; Render's
+ * `maxShutdownDelaySeconds` has no preStop.
+ */
+export const drainSeconds = (env: { SHUTDOWN_DELAY_MS?: unknown; SHUTDOWN_TIMEOUT_MS?: unknown } = {}) =>
+  (Number(env.SHUTDOWN_DELAY_MS ?? serverShutdown.delayMs) +
+    Number(env.SHUTDOWN_TIMEOUT_MS ?? serverShutdown.timeoutMs) +
+    STOP_AFTER_DRAIN_MS) /
+  1000;
+
+/** Render's wait from SIGTERM to SIGKILL for the server: its drain and 5 s to spare (30 by default). */
+export const renderShutdownDelaySeconds = Math.ceil(drainSeconds()) + 5;

@@ -3,7 +3,14 @@
  * web services, a managed PostgreSQL, plans from the sizing profiles, secrets generated or asked
  * for, never written. Spec: https://render.com/docs/blueprint-spec
  */
-import { HTTP_PORT, health, images, type ModelInput, POSTGRES_MAJOR } from '#src/model.ts';
+import {
+  HTTP_PORT,
+  health,
+  images,
+  type ModelInput,
+  POSTGRES_MAJOR,
+  renderShutdownDelaySeconds,
+} from '#src/model.ts';
 
 /** Render's web service plans (CPU, memory) — https://render.com/pricing. */
 export const RENDER_WEB_PLANS = {
@@ -104,7 +111,7 @@ export function buildBlueprint(options: RenderOptions): Record<string, unknown> 
     healthCheckPath: health.server.readiness,
     ...(free ? {} : { preDeployCommand: 'node /app/bin/migrate.js' }),
     numInstances: 1,
-    maxShutdownDelaySeconds: 30,
+    maxShutdownDelaySeconds: renderShutdownDelaySeconds,
     autoDeployTrigger: 'off',
     envVars: serverEnv,
   };

@@ -5,9 +5,8 @@
  * and references. The tests run them over the output and over known-bad fixtures.
  */
 import { createRequire } from 'node:module';
-import { STOP_AFTER_DRAIN_MS } from '@plumb/server/env';
 import { Ajv } from 'ajv';
-import { envContract, serverShutdown } from '#src/model.ts';
+import { drainSeconds, envContract } from '#src/model.ts';
 import { RENDER_BLUEPRINT_SCHEMA } from '#src/render-schema.ts';
 
 type Obj = Record<string, unknown>;
@@ -180,17 +179,13 @@ export function gracePeriodProblems(object: Obj): string[] {
     (((container.lifecycle as Obj | undefined)?.preStop as Obj | undefined)?.sleep as Obj | undefined)
       ?.seconds ?? 0,
   );
-  const delayMs = Number(env.SHUTDOWN_DELAY_MS ?? serverShutdown.delayMs);
-  const timeoutMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? serverShutdown.timeoutMs);
   const grace = Number(pod.terminationGracePeriodSeconds ?? 30);
   // After its drain, the server closes its pool and exits: the grace period must leave it that long.
-  const stopS = STOP_AFTER_DRAIN_MS / 1000;
-  const needed = preStop + (delayMs + timeoutMs) / 1000 + stopS;
+  const needed = preStop + drainSeconds(env);
   return needed <= grace
     ? []
     : [
-        `${name(object)}: preStop ${preStop}s + drain ${(delayMs + timeoutMs) / 1000}s + ` +
-          `${stopS}s to stop > grace period ${grace}s`,
+        `${name(object)}: preStop ${preStop}s + drain and stop ${drainSeconds(env)}s > grace period ${grace}s`,
       ];
 }
 
@@ -235,6 +230,15 @@ export function blueprintProblems(blueprint: Obj): string[] {
       !envVars.some((e) => e.key === 'PROXY_SECRET')
     )
       problems.push("plumb-client: does not copy plumb-server's PROXY_SECRET");
+    // Render kills the server maxShutdownDelaySeconds (30 unless set) after SIGTERM: its drain must fit.
+    if (service.name === 'plumb-server') {
+      const env = Object.fromEntries(envVars.map((e) => [e.key, e.value]));
+      const allowed = Number(service.maxShutdownDelaySeconds ?? 30);
+      if (drainSeconds(env) > allowed)
+        problems.push(
+          `plumb-server: drain and stop ${drainSeconds(env)}s > maxShutdownDelaySeconds ${allowed}s`,
+        );
+    }
     const contract =
       service.name === 'plumb-server'
         ? envContract.server
