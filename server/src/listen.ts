@@ -13,7 +13,7 @@
  * ({@link checkPortFree}).
  */
 import type { Server as HttpServer } from 'node:http';
-import { createServer, type Server } from 'node:net';
+import { createServer, Server } from 'node:net';
 
 /** Listening sockets in each process where the kernel spreads connections over them (Linux). */
 export const LISTEN_SOCKETS = 16;
@@ -70,7 +70,15 @@ interface NetSocketSettings {
   highWaterMark: number;
 }
 
-const closed = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
+/**
+ * Stops accepting; resolves once every connection accepted has closed. `net.Server`'s close, the
+ * HTTP server's too: `http.Server#close` also stops Node's checks of `headersTimeout` and
+ * `requestTimeout`, and a connection whose request never ends would then hold a drain until
+ * SHUTDOWN_TIMEOUT_MS (it is not idle, so `closeIdleConnections` leaves it). The drain closes idle
+ * connections itself.
+ */
+const closed = (server: Server) =>
+  new Promise<void>((resolve) => Server.prototype.close.call(server, () => resolve()));
 
 /**
  * Binds `host:port` without SO_REUSEPORT and lets go of it: rejects with EADDRINUSE when anything

@@ -5,6 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, get, request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@plumb/db/embedded';
@@ -399,6 +400,31 @@ describe('the server process', () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  it('answers 408 to a request whose head never ends, and drains then, not at SHUTDOWN_TIMEOUT_MS', async () => {
+    // REQUEST_TIMEOUT_MS 2 s: the head within 2 s (10 s by default).
+    const { child, base, output } = await startServer(db, {
+      WEB_CONCURRENCY: '1',
+      SHUTDOWN_DELAY_MS: '0',
+      SHUTDOWN_TIMEOUT_MS: '15000',
+      REQUEST_TIMEOUT_MS: '2000',
+    });
+    const socket = connect(Number(new URL(base).port), '127.0.0.1');
+    await once(socket, 'connect');
+    let received = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n'); // no blank line: the head goes on
+    await sleep(200);
+    const signalled = Date.now();
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code, output()).toBe(0);
+    expect(received).toMatch(/^HTTP\/1\.1 408 /);
+    expect(output()).not.toContain('still in flight');
+    // Node's own head timeout ended it, as it does while the server is not draining.
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+    socket.destroy();
   });
 
   it.each(['1', '2'])(
