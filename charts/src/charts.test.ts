@@ -292,16 +292,19 @@ describe('the server pod sizes itself to its limits', () => {
     },
   );
 
-  it('higher limits alone (`kubectl set resources`) bring a worker per CPU, in the same connection cap', () => {
+  it('higher limits alone (`kubectl set resources`) bring a worker per CPU, in the same connection cap', async () => {
     const server = serverOf(variants.get('committed') ?? new Map());
     const planned = sizingInPod(server);
-    const raised = sizingInPod(server, { cpu: '4', memory: '4Gi' });
+    // docs/deploy-single-server.md's example.
+    const raised = sizingInPod(server, { cpu: '3', memory: '2Gi' });
     expect(planned.workers).toBe(1);
-    expect(raised.workers).toBe(4);
+    expect(raised.workers).toBe(3);
     expect(raised.poolMax).toBeLessThan(planned.poolMax);
     expect(raised.connections.peak).toBeLessThanOrEqual(
       planMachine(options.machine, options).connections.maxConnections,
     );
+    const doc = await readFile(join(root, 'docs/deploy-single-server.md'), 'utf8');
+    expect(doc).toContain('--limits=cpu=3,memory=2Gi');
     // Less memory than the workers need: fewer workers, not an out-of-memory kill.
     expect(sizingInPod(server, { cpu: '4', memory: '512Mi' }).workers).toBeLessThan(4);
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase, databaseLimits } from '#src/database.ts';
 
 describe('databaseLimits', () => {
@@ -16,7 +16,7 @@ describe('databaseLimits', () => {
   });
   afterAll(async () => {
     await db.drop();
-    const admin = postgres(db.url.replace(db.name, 'postgres'), { max: 1, onnotice: () => {} });
+    const admin = postgres(inject('postgresAdminUrl'), { max: 1, onnotice: () => {} });
     await admin`drop role if exists ${admin(role)}`;
     await admin.end();
   });
@@ -28,9 +28,11 @@ describe('databaseLimits', () => {
     const limited = createDatabase({ url: url.href, max: 1 });
     const superuser = createDatabase({ url: db.url, max: 1 });
     try {
-      // The run's PostgreSQL is started with max_connections 300 (db/src/test-global-setup.ts).
+      const [{ max_connections: actual = '' } = {}] = await superuser.sql<
+        { max_connections: string }[]
+      >`show max_connections`;
       expect(await databaseLimits(limited.sql)).toEqual({
-        maxConnections: 300,
+        maxConnections: Number(actual),
         superuser: false,
         roleLimit: 3,
         databaseLimit: 40,

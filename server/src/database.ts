@@ -76,13 +76,13 @@ export function createDatabase(options: DatabaseOptions): Database {
   };
 }
 
-/** The connection limits the database applies to this role, for `capProblems`. */
+/** The connection limits the database applies to this login (`session_user`), for `capProblems`. */
 export async function databaseLimits(sql: Sql): Promise<DatabaseLimits> {
   const [limits] = await sql<DatabaseLimits[]>`
     select current_setting('max_connections')::int as "maxConnections", r.rolsuper as superuser,
       r.rolconnlimit as "roleLimit", d.datconnlimit as "databaseLimit"
     from pg_roles r, pg_database d
-    where r.rolname = current_user and d.datname = current_database()`;
+    where r.rolname = session_user and d.datname = current_database()`;
   if (!limits) throw new Error('the role or the database is not in the catalog');
   return limits;
 }

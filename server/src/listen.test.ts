@@ -69,6 +69,8 @@ describe('listen', () => {
 
   it('closed, takes no new connection, waits for the answers it owes on every socket, and closes idle connections', async () => {
     const { server, held, own } = heldServer();
+    // Longer than the test: an idle connection can only close because close() closed it.
+    server.keepAliveTimeout = 60_000;
     const listener = await listening(server);
     // Kept-alive connections, idle once answered.
     const idle = Array.from({ length: 16 }, () => connection(listener.port));

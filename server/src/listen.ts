@@ -35,8 +35,10 @@ export interface Listening {
   /** How many sockets listen. */
   sockets: number;
   /**
-   * Stops accepting connections; resolves once every connection accepted so far has closed (as
-   * `server.close()` does for one socket).
+   * Stops accepting connections and closes the idle ones; resolves once every connection accepted
+   * so far has closed. Unlike `server.close()`, Node's timeouts for requests still arriving
+   * (`headersTimeout`, `requestTimeout`) go on being checked meanwhile. A connection that turns idle
+   * later is left to the caller (`server.closeIdleConnections()`) or to `keepAliveTimeout`.
    */
   close(): Promise<void>;
 }
@@ -74,8 +76,7 @@ interface NetSocketSettings {
  * Stops accepting; resolves once every connection accepted has closed. `net.Server`'s close, the
  * HTTP server's too: `http.Server#close` also stops Node's checks of `headersTimeout` and
  * `requestTimeout`, and a connection whose request never ends would then hold a drain until
- * SHUTDOWN_TIMEOUT_MS (it is not idle, so `closeIdleConnections` leaves it). The drain closes idle
- * connections itself.
+ * SHUTDOWN_TIMEOUT_MS (it is not idle, so `closeIdleConnections` leaves it).
  */
 const closed = (server: Server) =>
   new Promise<void>((resolve) => Server.prototype.close.call(server, () => resolve()));
@@ -107,7 +108,9 @@ export async function listen(
     port,
     sockets: sockets.length,
     close: async () => {
-      await Promise.all(sockets.map(closed));
+      const all = Promise.all(sockets.map(closed));
+      server.closeIdleConnections();
+      await all;
     },
   });
   if (!SPREADS_CONNECTIONS) {

@@ -15,7 +15,7 @@ import { createAppServer } from '#src/listener.ts';
 import type { Logger } from '#src/logger.ts';
 import { admission } from '#src/middleware/admission/index.ts';
 import { onStopSignal, type StopCause } from '#src/signals.ts';
-import { capProblems, type Sizing } from '#src/sizing/index.ts';
+import { capProblems, leastMaxConnections, type Sizing } from '#src/sizing/index.ts';
 import { APP_NAME, APP_VERSION } from '#src/version.ts';
 
 export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing): Promise<void> {
@@ -28,7 +28,8 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
   // The first connection opens while the application loads, so the first /readyz need not wait
   // for it (a database that is away fails this quietly; /readyz reports it). The first worker reads
   // the database's connection limits with it, once: one warning each, not one per worker.
-  if (!cluster.isWorker || cluster.worker?.id === 1) checkConnectionCap(db.sql, sizing, logger);
+  if (!cluster.isWorker || cluster.worker?.id === 1)
+    checkConnectionCap(db.sql, sizing, env.SERVER_REPLICAS, logger);
   else db.sql`select 1`.catch(() => {});
   let draining = false;
   const config = appConfig(env, sizing.poolMax);
@@ -108,7 +109,6 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
     // /readyz answers 503 now; keep serving while load balancers notice.
     await sleep(env.SHUTDOWN_DELAY_MS);
     const closed = listening.close();
-    server.closeIdleConnections();
     // Answers written while draining close their connections (edgeResponse). One whose head
     // went out before (a streamed export, say) leaves its connection open and idle when it ends:
     // Node closes idle connections at close() only, so close them as they come.
@@ -138,13 +138,23 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
  * is the operator's word for it; nothing else checks it). A database that is away is asked again
  * every `retryMs` until it answers.
  */
-function checkConnectionCap(sql: Sql, sizing: Sizing, logger: Logger, retryMs = 5_000): void {
+function checkConnectionCap(
+  sql: Sql,
+  sizing: Sizing,
+  replicas: number,
+  logger: Logger,
+  retryMs = 5_000,
+): void {
   databaseLimits(sql).then(
     (limits) => {
-      for (const problem of capProblems(sizing.connections, limits)) {
+      for (const problem of capProblems(sizing.connections, limits, leastMaxConnections({ replicas }))) {
         logger.warn({ database: limits, peak: sizing.connections.peak }, problem);
       }
     },
-    () => setTimeout(() => checkConnectionCap(sql, sizing, logger, retryMs), retryMs).unref(),
+    (error: unknown) => {
+      // A database that is away is /readyz's to report; this only says why it will ask again.
+      logger.debug({ err: error }, "could not read the database's connection limits; asking again in 5 s");
+      setTimeout(() => checkConnectionCap(sql, sizing, replicas, logger, retryMs), retryMs).unref();
+    },
   );
 }

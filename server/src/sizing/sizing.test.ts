@@ -370,6 +370,15 @@ describe("the database's own connection limits against the budget", () => {
       expect.stringMatching(/the database's CONNECTION LIMIT is 12: .*DB_MAX_CONNECTIONS=17,/),
     ]);
     expect(capProblems(connections, { ...limited, superuser: true })).toEqual([]);
+    // A DB_MAX_CONNECTIONS below what even one worker needs is not advised: the server would refuse it.
+    expect(capProblems(connections, { ...unlimited, roleLimit: 3 })).toEqual([
+      expect.stringMatching(/CONNECTION LIMIT is 3: raise it: even one worker needs DB_MAX_CONNECTIONS 9\.$/),
+    ]);
+    expect(capProblems(connections, { ...unlimited, maxConnections: 8 })).toEqual([
+      expect.stringMatching(
+        /max_connections is 8: raise max_connections: even one worker needs DB_MAX_CONNECTIONS 9\.$/,
+      ),
+    ]);
     // What it says to set fits: the budget under DB_MAX_CONNECTIONS=15 passes the check.
     const smaller = connectionBudget({ maxConnections: 15, replicas: 1, workers: 1 });
     expect(
