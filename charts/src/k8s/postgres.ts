@@ -39,6 +39,26 @@ export const POSTGRES_NAME = 'plumb-postgres';
 const POSTGRES_UID = 999;
 const DATABASE = 'plumb';
 
+/**
+ * Run once by the official image when it creates the data directory (`/docker-entrypoint-initdb.d`,
+ * as its superuser `POSTGRES_USER`): the application's role, named after `POSTGRES_DB`, which owns
+ * that database (and so, from PostgreSQL 15, its `public` schema) but is no superuser. The server,
+ * the migrate job and backups log in as it; the superuser's password is only PostgreSQL's.
+ */
+export const APP_ROLE_SCRIPT = `#!/bin/sh
+set -eu
+if [ -z "\${PLUMB_PASSWORD:-}" ]; then
+  echo "plumb: the Secret ${SECRETS.database} needs POSTGRES_PASSWORD, the password of role $POSTGRES_DB" >&2
+  exit 1
+fi
+psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
+  --set=role="$POSTGRES_DB" --set=password="$PLUMB_PASSWORD" <<'SQL'
+create role :"role" login password :'password';
+alter database :"role" owner to :"role";
+SQL
+echo "plumb: created role $POSTGRES_DB, owner of database $POSTGRES_DB, not a superuser"
+`;
+
 export class PostgresDatabase extends Construct {
   constructor(scope: Construct, id: string, props: PostgresProps) {
     super(scope, id);
@@ -52,6 +72,10 @@ export class PostgresDatabase extends Construct {
     new k8s.KubeConfigMap(this, 'tuning', {
       metadata: meta(`${POSTGRES_NAME}-tuning`),
       data: { 'postgresql.conf': conf },
+    });
+    new k8s.KubeConfigMap(this, 'init', {
+      metadata: meta(`${POSTGRES_NAME}-init`),
+      data: { 'app-role.sh': APP_ROLE_SCRIPT },
     });
     new k8s.KubeServiceAccount(this, 'account', {
       metadata: meta(POSTGRES_NAME),
@@ -95,9 +119,13 @@ export class PostgresDatabase extends Construct {
                 args: ['-c', 'config_file=/etc/postgresql/postgresql.conf'],
                 ports: [{ name: 'postgres', containerPort: POSTGRES_PORT }],
                 env: [
-                  value('POSTGRES_USER', DATABASE),
+                  // The superuser that creates the data directory; the application's role is made
+                  // by the init script. A data directory made before it (where plumb is the
+                  // superuser) is left as it is, and needs no admin password: the key is optional.
+                  value('POSTGRES_USER', 'postgres'),
                   value('POSTGRES_DB', DATABASE),
-                  fromSecret('POSTGRES_PASSWORD', SECRETS.database),
+                  fromSecret('POSTGRES_PASSWORD', SECRETS.database, 'POSTGRES_ADMIN_PASSWORD', true),
+                  fromSecret('PLUMB_PASSWORD', SECRETS.database, 'POSTGRES_PASSWORD'),
                 ],
                 resources: resources(props.plan.postgres),
                 securityContext: containerSecurity(POSTGRES_UID),
@@ -105,6 +133,7 @@ export class PostgresDatabase extends Construct {
                   { name: 'data', mountPath: '/var/lib/postgresql' },
                   { name: 'run', mountPath: '/var/run/postgresql' },
                   { name: 'tuning', mountPath: '/etc/postgresql', readOnly: true },
+                  { name: 'init', mountPath: '/docker-entrypoint-initdb.d', readOnly: true },
                   // Parallel queries use shared memory; a runtime's default /dev/shm is 64 MiB.
                   { name: 'shm', mountPath: '/dev/shm' },
                   tmpMount,
@@ -118,6 +147,8 @@ export class PostgresDatabase extends Construct {
               { name: 'run', emptyDir: {} },
               { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('256Mi') } },
               { name: 'tuning', configMap: { name: `${POSTGRES_NAME}-tuning` } },
+              // Executable: the image runs it as a program rather than sourcing it into its own shell.
+              { name: 'init', configMap: { name: `${POSTGRES_NAME}-init`, defaultMode: 0o555 } },
               tmpVolume,
             ],
           },
