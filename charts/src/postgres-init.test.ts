@@ -33,7 +33,8 @@ describe("the bundled PostgreSQL's init script", () => {
   const run = async (env: Record<string, string>) => {
     const script = join(dir, 'app-role.sh');
     await writeFile(script, APP_ROLE_SCRIPT, { mode: 0o555 });
-    return spawnSync(script, [], {
+    // Through sh, as the image's executable bit would (a temporary folder may be mounted noexec).
+    return spawnSync('sh', [script], {
       encoding: 'utf8',
       env: {
         PATH: process.env.PATH ?? '',

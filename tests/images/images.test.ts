@@ -459,11 +459,12 @@ describe.runIf(available || process.env.CI === 'true')('the three images', () =>
         [url.username, url.password, url.pathname] = ['plumb', password, `/${database}`];
         return url.href;
       };
-      // As in the official image, the database's owner (POSTGRES_USER) is a superuser.
+      // As the bundled PostgreSQL's init script makes it (ADR 029): plumb owns its database and is
+      // no superuser.
       await admin.unsafe(`drop database if exists plumb with (force)`);
       await admin.unsafe(`drop database if exists plumb_restored with (force)`);
       await admin.unsafe(`drop role if exists plumb`);
-      await admin.unsafe(`create role plumb superuser login password '${password}'`);
+      await admin.unsafe(`create role plumb login password '${password}'`);
       await admin.unsafe('create database plumb owner plumb');
       await admin.unsafe('create database plumb_restored owner plumb');
       const backups = await mkdtemp(join(tmpdir(), 'plumb-backups-'));

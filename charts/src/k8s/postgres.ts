@@ -51,7 +51,7 @@ if [ -z "\${PLUMB_PASSWORD:-}" ]; then
   echo "plumb: the Secret ${SECRETS.database} needs POSTGRES_PASSWORD, the password of role $POSTGRES_DB" >&2
   exit 1
 fi
-psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
+psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \\
   --set=role="$POSTGRES_DB" --set=password="$PLUMB_PASSWORD" <<'SQL'
 create role :"role" login password :'password';
 alter database :"role" owner to :"role";
