@@ -612,20 +612,23 @@ describe('sizing from one knob', () => {
     },
   );
 
-  it("the profile table in docs/deploy-render.md is the Blueprint's profiles", async () => {
-    const doc = await readFile(join(root, 'docs/deploy-render.md'), 'utf8');
-    const rows = doc
+  /** The cells of the rows (not the header) of a doc's table in its `profiles` region. */
+  const profileRows = async (path: string) =>
+    (await readFile(join(root, path), 'utf8'))
       .split('<!-- #region profiles -->')[1]
       ?.split('<!-- #endregion profiles -->')[0]
       ?.split('\n')
-      .slice(3)
       .filter((line) => line.startsWith('|'))
+      .slice(2)
       .map((line) =>
         line
           .split('|')
           .slice(1, -1)
           .map((cell) => cell.trim()),
       );
+
+  it("the profile table in docs/deploy-render.md is the Blueprint's profiles", async () => {
+    const rows = await profileRows('docs/deploy-render.md');
     expect(
       rows?.map(([profile, server, client, database, cap]) => [
         profile?.split(' ')[0],
@@ -646,18 +649,7 @@ describe('sizing from one knob', () => {
   });
 
   it('the profile table in docs/deploy-single-server.md is what the planner plans', async () => {
-    const doc = await readFile(join(root, 'docs/deploy-single-server.md'), 'utf8');
-    const rows = doc
-      .split('<!-- #region profiles -->')[1]
-      ?.split('<!-- #endregion profiles -->')[0]
-      ?.split('\n')
-      .filter((line) => /^\| (small|medium|large) /.test(line))
-      .map((line) =>
-        line
-          .split('|')
-          .slice(1, -1)
-          .map((cell) => cell.trim()),
-      );
+    const rows = await profileRows('docs/deploy-single-server.md');
     const q = (resources: {
       requests: { cpu: number; memoryBytes: number };
       limits: { cpu: number; memoryBytes: number };
