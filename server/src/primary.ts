@@ -50,7 +50,13 @@ export function startPrimary(env: ServerEnv, logger: Logger, sizing: Sizing, lim
   let lastDeath = Number.NEGATIVE_INFINITY;
   const born = new WeakMap<Worker, number>();
   const fork = () => born.set(cluster.fork(workerEnv), performance.now());
-  const live = () => Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+  // A worker stays in cluster.workers until both its exit and its IPC channel's close were seen, in
+  // either order: at its 'exit' it may still be listed. Counting it kept the primary waiting for an
+  // event it never acted on, and it exited 0 when its loop ran dry, without its last line or its 1.
+  const live = () =>
+    Object.values(cluster.workers ?? {}).filter(
+      (worker): worker is Worker => worker !== undefined && !worker.isDead(),
+    );
   const stopWhenAllGone = () => {
     if (live().length > 0) return;
     if (unclean) logger.error('stopped; a worker did not drain cleanly (see above)');
