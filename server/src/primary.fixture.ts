@@ -2,10 +2,11 @@
  * @module A test entry (`primary.test.ts`): the real cluster primary, with the crash limits in
  * PLUMB_TEST_LIMITS, over PLUMB_TEST_WORKERS (2) workers that stand in for the server's. Each exits 3 after
  * PLUMB_TEST_LIFE_MS (never when unset), and exits PLUMB_TEST_DRAIN_EXIT (default 0) when the
- * primary asks it to drain. With PLUMB_TEST_STUCK_AFTER_MS its event loop stops turning (for a minute)
+ * primary asks it to drain (leaving its IPC channel open PLUMB_TEST_HOLD_CHANNEL_MS longer, when set). With PLUMB_TEST_STUCK_AFTER_MS its event loop stops turning (for a minute)
  * that long after it starts (it answers the primary's heartbeats until then). A worker writes `{"msg":"worker up"}` when it is; it loads next to nothing,
  * so that it starts in a few milliseconds.
  */
+import { spawn } from 'node:child_process';
 import cluster from 'node:cluster';
 import { announceListening, answerHeartbeats } from '#src/heartbeat.ts';
 import type { CrashLimits } from '#src/primary.ts';
@@ -50,6 +51,13 @@ if (cluster.isPrimary) {
   const life = process.env.PLUMB_TEST_LIFE_MS;
   if (life !== undefined) setTimeout(() => process.exit(3), Number(life));
   process.on('message', (message: { type?: string }) => {
-    if (message?.type === SHUTDOWN_MESSAGE) process.exit(Number(process.env.PLUMB_TEST_DRAIN_EXIT ?? 0));
+    if (message?.type !== SHUTDOWN_MESSAGE) return;
+    const hold = process.env.PLUMB_TEST_HOLD_CHANNEL_MS;
+    if (hold !== undefined) {
+      // A process that outlives this one holds its IPC channel (fd 3, as cluster.fork opens it):
+      // the primary sees this worker's exit first, and the channel's close only `hold` ms later.
+      spawn('sleep', [String(Number(hold) / 1000)], { stdio: ['ignore', 'ignore', 'ignore', 3] }).unref();
+    }
+    process.exit(Number(process.env.PLUMB_TEST_DRAIN_EXIT ?? 0));
   });
 }

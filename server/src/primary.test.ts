@@ -24,6 +24,7 @@ function startPrimary(env: {
   stuckAfterMs?: number;
   stuckTimeoutS?: number;
   workers?: number;
+  holdChannelMs?: number;
 }) {
   const child = spawn(process.execPath, [fixture], {
     env: {
@@ -34,6 +35,7 @@ function startPrimary(env: {
       ...(env.stuckAfterMs === undefined ? {} : { PLUMB_TEST_STUCK_AFTER_MS: String(env.stuckAfterMs) }),
       ...(env.stuckTimeoutS === undefined ? {} : { WORKER_STUCK_TIMEOUT_S: String(env.stuckTimeoutS) }),
       ...(env.workers === undefined ? {} : { PLUMB_TEST_WORKERS: String(env.workers) }),
+      ...(env.holdChannelMs === undefined ? {} : { PLUMB_TEST_HOLD_CHANNEL_MS: String(env.holdChannelMs) }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -101,6 +103,19 @@ describe('the cluster primary', () => {
     primary.child.kill('SIGTERM');
     expect(await primary.exited, primary.output()).toBe(1);
     expect(primary.lines().filter((line) => line.msg === 'worker exited while draining')).toHaveLength(2);
+    expect(primary.lines().at(-1)).toMatchObject({ level: 'error', msg: /^stopped; a worker did not drain/ });
+  });
+
+  it("exits 1 after a failed drain when a worker's exit comes before its IPC channel's close", async () => {
+    // Node lists such a worker in cluster.workers until its channel closes too.
+    const primary = startPrimary({
+      limits: { maxCrashes: 2, quietMs: 100, firstBackoffMs: 20, maxBackoffMs: 100 },
+      drainExit: 5,
+      holdChannelMs: 1_000,
+    });
+    await workersUp(primary, 2);
+    primary.child.kill('SIGTERM');
+    expect(await primary.exited, primary.output()).toBe(1);
     expect(primary.lines().at(-1)).toMatchObject({ level: 'error', msg: /^stopped; a worker did not drain/ });
   });
 
