@@ -9,8 +9,9 @@ import { serverEnvSchema } from '@plumb/server/env';
 import { decideSizing, plainSizingEnv, resolveSizing } from '@plumb/server/sizing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { TUNING_CONFIG } from '#src/k8s/postgres.ts';
 import { buildBlueprint, RENDER_DATABASE_PLANS, RENDER_PROFILES, RENDER_WEB_PLANS } from '#src/render.ts';
-import { cpuQuantity, memoryQuantity, PlanError, PROFILES, planMachine } from '#src/sizing.ts';
+import { cpuQuantity, memoryQuantity, PlanError, PROFILES, parseMachine, planMachine } from '#src/sizing.ts';
 import {
   ALL_IN_ONE,
   committedOptions,
@@ -77,7 +78,6 @@ function sizingInPod(server: Obj, limits?: { cpu: string; memory: string }) {
   const { env = [], resources } = container[0] as { env?: Obj[]; resources: { limits: typeof limits } };
   const { cpu, memory } = limits ?? resources.limits ?? { cpu: '', memory: '' };
   const millicores = cpu.endsWith('m') ? Number(cpu.slice(0, -1)) : Number(cpu) * 1000;
-  const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(memory) ?? [];
   const raw: Record<string, string> = { DATABASE_URL: 'postgres://in-cluster' };
   for (const { name, value } of env as { name: string; value?: string }[]) {
     if (value !== undefined) raw[name] = value;
@@ -86,7 +86,7 @@ function sizingInPod(server: Obj, limits?: { cpu: string; memory: string }) {
   try {
     writeFileSync(join(dir, 'cgroup.controllers'), 'cpu memory pids\n');
     writeFileSync(join(dir, 'cpu.max'), `${millicores * 100} 100000\n`);
-    writeFileSync(join(dir, 'memory.max'), `${Number(amount) * (unit === 'Gi' ? GiB : MiB)}\n`);
+    writeFileSync(join(dir, 'memory.max'), `${parseMachine('1', memory).memoryBytes}\n`);
     writeFileSync(join(dir, 'self'), '0::/\n');
     return resolveSizing(parseEnv(serverEnvSchema, raw), {
       cgroupRoot: dir,
@@ -130,6 +130,10 @@ describe('generated files', () => {
       // Sizes only: never an image (a pinned release must survive) and never the release's Job.
       expect(JSON.stringify(patches)).not.toMatch(/"image"/);
       expect(patches.map((patch) => patch.kind)).not.toContain('Job');
+      // Of the ConfigMaps, only PostgreSQL's tuning changes with the size.
+      expect(
+        patches.filter((patch) => patch.kind === 'ConfigMap').map((patch) => (patch.metadata as Obj).name),
+      ).toEqual([TUNING_CONFIG]);
     }
   });
 

@@ -72,9 +72,6 @@ export const serverShutdown = {
   delayMs: serverEnvSchema.shape.SHUTDOWN_DELAY_MS.parse(undefined),
   timeoutMs: serverEnvSchema.shape.SHUTDOWN_TIMEOUT_MS.parse(undefined),
 };
-export const terminationGracePeriodSeconds =
-  serverShutdown.preStopSeconds + Math.ceil((serverShutdown.delayMs + serverShutdown.timeoutMs) / 1000) + 10;
-
 /**
  * Seconds from a stop signal to its end, as the primary allows it: the drain, then the workers'
  * last `STOP_AFTER_DRAIN_MS`. Kubernetes' grace period adds the preStop sleep to it; Render's
@@ -86,5 +83,12 @@ export const drainSeconds = (env: { SHUTDOWN_DELAY_MS?: unknown; SHUTDOWN_TIMEOU
     STOP_AFTER_DRAIN_MS) /
   1000;
 
-/** Render's wait from SIGTERM to SIGKILL for the server: its drain and 5 s to spare (30 by default). */
-export const renderShutdownDelaySeconds = Math.ceil(drainSeconds()) + 5;
+/** Kept beyond the drain before a platform's SIGKILL. */
+const SPARE_SECONDS = 5;
+
+/** Kubernetes' wait from the stop to SIGKILL for the server: preStop, drain and stop, to spare. */
+export const terminationGracePeriodSeconds =
+  serverShutdown.preStopSeconds + Math.ceil(drainSeconds()) + SPARE_SECONDS;
+
+/** Render's wait from SIGTERM to SIGKILL for the server: drain and stop, to spare (30 by default). */
+export const renderShutdownDelaySeconds = Math.ceil(drainSeconds()) + SPARE_SECONDS;

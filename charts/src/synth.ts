@@ -14,6 +14,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import { TUNING_CONFIG } from '#src/k8s/postgres.ts';
 import { buildStack, type StackOptions } from '#src/k8s/stack.ts';
 import { buildBlueprint, type RenderProfile } from '#src/render.ts';
 import {
@@ -149,7 +150,9 @@ function sizePatch(object: Obj): Obj[] {
     kind: object.kind,
     metadata: { name: metadata.name, namespace: metadata.namespace },
   };
-  if (object.kind === 'ConfigMap') return [{ ...head, data: object.data }];
+  // The tuning, not every ConfigMap: the init script's, say, is the same at every size.
+  if (object.kind === 'ConfigMap')
+    return metadata.name === TUNING_CONFIG ? [{ ...head, data: object.data }] : [];
   if (object.kind !== 'Deployment' && object.kind !== 'StatefulSet') return [];
   const spec = object.spec as Obj;
   const template = spec.template as Obj;

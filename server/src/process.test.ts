@@ -235,7 +235,7 @@ describe('the server process', () => {
       MEMORY_LIMIT: '2Gi',
     });
     const warning = new RegExp(
-      `"level":"warn",[^\\n]*"msg":"The pools and jobs may open ${peak} connections [^\\n]*max_connections is ${actual}: set DB_MAX_CONNECTIONS=${actual},`,
+      `"level":"warn",[^\\n]*"msg":"The pools and jobs may open ${peak} connections [^\\n]*max_connections is ${actual}: raise max_connections, or set DB_MAX_CONNECTIONS=${actual},`,
     );
     await waitForMatches(output, warning, 1);
     await listeningWorkers(output, 2);

@@ -35,6 +35,8 @@ export interface PostgresProps extends CommonProps {
 }
 
 export const POSTGRES_NAME = 'plumb-postgres';
+/** The ConfigMap of PostgreSQL's settings, the one a size changes. */
+export const TUNING_CONFIG = `${POSTGRES_NAME}-tuning`;
 /** The official image's postgres user. */
 const POSTGRES_UID = 999;
 const DATABASE = 'plumb';
@@ -70,7 +72,7 @@ export class PostgresDatabase extends Construct {
     const meta = (name: string) => ({ name, labels: labels('postgres', props.version) });
 
     new k8s.KubeConfigMap(this, 'tuning', {
-      metadata: meta(`${POSTGRES_NAME}-tuning`),
+      metadata: meta(TUNING_CONFIG),
       data: { 'postgresql.conf': conf },
     });
     new k8s.KubeConfigMap(this, 'init', {
@@ -146,7 +148,7 @@ export class PostgresDatabase extends Construct {
             volumes: [
               { name: 'run', emptyDir: {} },
               { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('256Mi') } },
-              { name: 'tuning', configMap: { name: `${POSTGRES_NAME}-tuning` } },
+              { name: 'tuning', configMap: { name: TUNING_CONFIG } },
               // Executable: the image runs it as a program rather than sourcing it into its own shell.
               { name: 'init', configMap: { name: `${POSTGRES_NAME}-init`, defaultMode: 0o555 } },
               tmpVolume,

@@ -142,16 +142,17 @@ export function capProblems(
   least = leastMaxConnections({ replicas: DEFAULT_REPLICAS }),
 ): string[] {
   const problems: string[] = [];
-  /** What to do when the database's cap makes DB_MAX_CONNECTIONS `value`, or what to raise. */
-  const set = (value: number, raise: string) =>
-    value >= least
-      ? `set DB_MAX_CONNECTIONS=${value}, and the server sizes its pools to it`
-      : `raise ${raise}: even one worker needs DB_MAX_CONNECTIONS ${least}`;
+  /** Raise `what`, or lower DB_MAX_CONNECTIONS to `value` when one worker still fits under it. */
+  const advice = (what: string, value: number) =>
+    `raise ${what}` +
+    (value >= least
+      ? `, or set DB_MAX_CONNECTIONS=${value}, and the server sizes its pools to it`
+      : ` (even one worker needs DB_MAX_CONNECTIONS ${least})`);
   if (limits.maxConnections < connections.peak) {
     problems.push(
       `The pools and jobs may open ${connections.peak} connections at their peak (a rollout, the migrate job and a ` +
         `backup at once), planned for DB_MAX_CONNECTIONS ${connections.maxConnections}, but the database's ` +
-        `max_connections is ${limits.maxConnections}: ${set(limits.maxConnections, 'max_connections')}.`,
+        `max_connections is ${limits.maxConnections}: ${advice('max_connections', limits.maxConnections)}.`,
     );
   }
   // The reserve is for superusers; a role's or a database's own limit counts everything else.
@@ -164,7 +165,7 @@ export function capProblems(
     if (!limits.superuser && limit >= 0 && limit < ours) {
       problems.push(
         `The pools and jobs may open ${ours} connections at their peak, but ${whose}'s CONNECTION LIMIT is ` +
-          `${limit}: ${limit + RESERVE >= least ? `raise it, or ${set(limit + RESERVE, '')}` : set(limit + RESERVE, 'it')}.`,
+          `${limit}: ${advice('it', limit + RESERVE)}.`,
       );
     }
   }

@@ -356,7 +356,7 @@ describe("the database's own connection limits against the budget", () => {
   it("names the database's max_connections, and the DB_MAX_CONNECTIONS to set, when the peak does not fit", () => {
     expect(capProblems(connections, { ...unlimited, maxConnections: 25 })).toEqual([
       expect.stringMatching(
-        /^The pools and jobs may open 27 connections .* DB_MAX_CONNECTIONS 100, but the database's max_connections is 25: set DB_MAX_CONNECTIONS=25,/,
+        /^The pools and jobs may open 27 connections .* DB_MAX_CONNECTIONS 100, but the database's max_connections is 25: raise max_connections, or set DB_MAX_CONNECTIONS=25,/,
       ),
     ]);
   });
@@ -365,18 +365,20 @@ describe("the database's own connection limits against the budget", () => {
     const limited = { ...unlimited, roleLimit: 10, databaseLimit: 12 };
     expect(capProblems(connections, limited)).toEqual([
       expect.stringMatching(
-        /22 connections at their peak, but the role's CONNECTION LIMIT is 10: .*DB_MAX_CONNECTIONS=15,/,
+        /22 connections at their peak, but the role's CONNECTION LIMIT is 10: raise it, or set DB_MAX_CONNECTIONS=15,/,
       ),
       expect.stringMatching(/the database's CONNECTION LIMIT is 12: .*DB_MAX_CONNECTIONS=17,/),
     ]);
     expect(capProblems(connections, { ...limited, superuser: true })).toEqual([]);
     // A DB_MAX_CONNECTIONS below what even one worker needs is not advised: the server would refuse it.
     expect(capProblems(connections, { ...unlimited, roleLimit: 3 })).toEqual([
-      expect.stringMatching(/CONNECTION LIMIT is 3: raise it: even one worker needs DB_MAX_CONNECTIONS 9\.$/),
+      expect.stringMatching(
+        /CONNECTION LIMIT is 3: raise it \(even one worker needs DB_MAX_CONNECTIONS 9\)\.$/,
+      ),
     ]);
     expect(capProblems(connections, { ...unlimited, maxConnections: 8 })).toEqual([
       expect.stringMatching(
-        /max_connections is 8: raise max_connections: even one worker needs DB_MAX_CONNECTIONS 9\.$/,
+        /max_connections is 8: raise max_connections \(even one worker needs DB_MAX_CONNECTIONS 9\)\.$/,
       ),
     ]);
     // What it says to set fits: the budget under DB_MAX_CONNECTIONS=15 passes the check.
