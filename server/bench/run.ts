@@ -14,6 +14,7 @@ import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { migrate } from '@plumb/db';
 import { freePort, runningServer, startEmbeddedPostgres } from '@plumb/db/embedded';
@@ -23,6 +24,7 @@ import { sessionHashOf } from '#src/auth/sessions.ts';
 import type { Database } from '#src/database.ts';
 import { notesRepository } from '#src/notes/repository.ts';
 import { heapArgs, MAX_POOL_PER_WORKER } from '#src/sizing/index.ts';
+import { childrenOf, rssMb } from '#src/testing.ts';
 import { median } from '../../scripts/stats.ts';
 
 const { values: args } = parseArgs({
@@ -42,6 +44,8 @@ const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const ROUNDS = Number(args.rounds);
 const WARM_UP_SECONDS = Number(args['warm-up']);
+/** How long the servers are left without requests before their RSS "after the load" is read. */
+const QUIET_SECONDS = 45;
 const cpus = os.availableParallelism();
 /**
  * PostgreSQL's max_connections for the run, which the API is told (DB_MAX_CONNECTIONS): the three
@@ -139,11 +143,22 @@ async function main() {
         }
       }
       const rss = new Map(started.map((server) => [server, rssOf(server.pid)]));
+      // Then quiet: ours gives memory back after 30–35 s (ADR 030); the floors keep theirs.
+      log(`RSS after the load, then after ${QUIET_SECONDS} s without requests`);
+      await sleep(QUIET_SECONDS * 1000);
+      const rssQuiet = new Map(started.map((server) => [server, rssOf(server.pid)]));
       for (const server of started) await stop(server.child);
       const medians = new Map(started.map((server) => [server, medianLoad(server.runs)]));
       const of = (server: (typeof started)[number]) => medians.get(server) as Load;
 
-      runs.push({ workers, server: 'ours', route: 'GET /healthz', ...health, rssMbPerWorker: rss.get(ours) });
+      runs.push({
+        workers,
+        server: 'ours',
+        route: 'GET /healthz',
+        ...health,
+        rssMbPerWorker: rss.get(ours),
+        rssMbPerWorkerQuiet: rssQuiet.get(ours),
+      });
       for (const server of started) {
         runs.push({
           workers,
@@ -151,6 +166,7 @@ async function main() {
           route: 'GET /api/notes?limit=20',
           ...of(server),
           rssMbPerWorker: rss.get(server),
+          rssMbPerWorkerQuiet: rssQuiet.get(server),
           ...(server === ours ? {} : { nodeFlags: flags }),
         });
       }
@@ -457,27 +473,13 @@ function cpuTicks(pids: number[]): number {
 
 /** A process and its children. */
 function treeOf(pid: number): number[] {
-  return [pid, ...childPids(pid)];
-}
-
-function childPids(pid: number): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .map(Number);
-  } catch {
-    return [];
-  }
+  return [pid, ...childrenOf(pid)];
 }
 
 /** Resident memory of each serving process (the workers, or the process itself), in MB. */
 function rssOf(pid: number): number[] {
-  const children = childPids(pid);
-  return (children.length > 0 ? children : [pid]).map((worker) => {
-    const status = execFileSync('cat', [`/proc/${worker}/status`], { encoding: 'utf8' });
-    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-  });
+  const children = childrenOf(pid);
+  return (children.length > 0 ? children : [pid]).map(rssMb);
 }
 
 /**
@@ -609,14 +611,14 @@ async function timeToReady(args: string[], url: string): Promise<number> {
 function printTable(results: Record<string, unknown>) {
   const rows = results.runs as Record<string, unknown>[];
   const lines = [
-    `| workers | server | route | req/s | p50 ms | p99 ms | errors | RSS MB per worker | server CPU µs/req | PostgreSQL CPU µs/req |`,
+    `| workers | server | route | req/s | p50 ms | p99 ms | errors | RSS MB per worker: end of load → ${QUIET_SECONDS} s quiet | server CPU µs/req | PostgreSQL CPU µs/req |`,
     `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
     ...rows.map((row) => {
       if (row.server === 'ratio') {
         return `| ${row.workers} | ratio | ${row.route} | **${row.ratio}** | | | | | ${row.cpuRatio} (inverse) | |`;
       }
       const cpu = row.cpuUsPerRequest as Load['cpuUsPerRequest'];
-      return `| ${row.workers} | ${row.server} | ${row.route} | ${row.reqPerSec} | ${row.p50} | ${row.p99} | ${Number(row.errors) + Number(row.non2xx)} | ${(row.rssMbPerWorker as number[]).join(', ')} | ${cpu.server} | ${cpu.database} |`;
+      return `| ${row.workers} | ${row.server} | ${row.route} | ${row.reqPerSec} | ${row.p50} | ${row.p99} | ${Number(row.errors) + Number(row.non2xx)} | ${(row.rssMbPerWorker as number[]).join(', ')} → ${(row.rssMbPerWorkerQuiet as number[]).join(', ')} | ${cpu.server} | ${cpu.database} |`;
     }),
   ];
   const pg = results.pgbench as { tps: number } | undefined;

@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from '@plumb/db/testing';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { detectResources } from '#src/sizing/index.ts';
-import { childrenOf, type ServerProcess, startServerProcess, waitForMatches } from '#src/testing.ts';
+import { childrenOf, rssMb, type ServerProcess, startServerProcess, waitForMatches } from '#src/testing.ts';
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
 const servers: ServerProcess[] = [];
@@ -190,6 +190,25 @@ describe('the server process', () => {
     expect(workerPids(child.pid as number)).toEqual([]); // no cluster workers
     const args = execFileSync('ps', ['-o', 'args=', '-p', String(child.pid)], { encoding: 'utf8' });
     expect(args).toContain('--max-old-space-size=512 --max-semi-space-size=32 --min-semi-space-size=16');
+  });
+
+  it('gives its memory back when a busy spell ends', { timeout: 120_000 }, async () => {
+    // 2 GiB for one worker: a young generation that grows to two 32 MiB semi-spaces under load.
+    const { child, base } = await startServer(db, { WEB_CONCURRENCY: '1', MEMORY_LIMIT: '2Gi' });
+    const cookie = await signedInCookie(base);
+    // 12 s at 64 connections: without memory-trim.ts a worker keeps ~180 MB after it (ADR 030).
+    const traffic = steadyTraffic(`${base}/api/notes?limit=20`, cookie, 64);
+    await sleep(12_000);
+    await traffic.stop();
+    const busyMb = rssMb(child.pid as number);
+    // V8's memory reducer, or after 30 s of quiet the worker's own collection, gives it back.
+    let quietMb = busyMb;
+    for (let i = 0; i < 60 && quietMb > busyMb - 40; i++) {
+      await sleep(1_000);
+      quietMb = rssMb(child.pid as number);
+    }
+    expect(quietMb, `RSS ${busyMb} MB busy → ${quietMb} MB quiet`).toBeLessThanOrEqual(busyMb - 40);
+    expect(traffic.counts.failed).toEqual([]);
   });
 
   it.each([

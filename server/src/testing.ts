@@ -94,9 +94,12 @@ export async function createTestApp(
 }
 
 /** A logger whose lines a test reads, each parsed. */
-export function memoryLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+export function memoryLogger(level: 'info' | 'debug' = 'info'): {
+  logger: Logger;
+  lines: Record<string, unknown>[];
+} {
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const logger = createLogger(level, { write: (line: string) => void lines.push(JSON.parse(line)) });
   return { logger, lines };
 }
 
@@ -283,4 +286,10 @@ export function childrenOf(pid: number): number[] {
     } catch {}
   }
   return children;
+}
+
+/** A process's resident memory (Linux /proc), in MB. */
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
 }

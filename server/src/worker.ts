@@ -13,6 +13,7 @@ import { announceListening } from '#src/heartbeat.ts';
 import { type Listening, listen, listenFailure } from '#src/listen.ts';
 import { createAppServer } from '#src/listener.ts';
 import type { Logger } from '#src/logger.ts';
+import { trimWhenQuiet } from '#src/memory-trim.ts';
 import { admission } from '#src/middleware/admission/index.ts';
 import { onStopSignal, type StopCause } from '#src/signals.ts';
 import { capProblems, leastMaxConnections, type Sizing } from '#src/sizing/index.ts';
@@ -75,6 +76,7 @@ export async function startWorker(env: ServerEnv, logger: Logger, sizing: Sizing
     'listening',
   );
   if (cluster.isWorker) announceListening();
+  trimWhenQuiet(logger);
   // Accepting can fail later too (out of file descriptors, say): a fresh process is the way out.
   server.on('error', (error: NodeJS.ErrnoException) => {
     logger.fatal({ code: error.code }, `cannot accept connections: ${error.message}`);
